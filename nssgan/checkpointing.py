@@ -1,0 +1,65 @@
+"""Periodic checkpoints of the GAN state with Orbax, and resuming from them.
+
+The data pipeline is a pure function of the step, so the state (which holds the
+step and the run's key) is all a resumed run needs to continue the uninterrupted
+one exactly.
+"""
+
+import os
+
+import jax
+import orbax.checkpoint as ocp
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint exists but cannot be restored."""
+
+
+class Checkpointer:
+    """Saves to and restores from ``<workdir>/checkpoints``, keeping the latest N."""
+
+    def __init__(self, workdir: str, *, max_to_keep: int):
+        self.directory = os.path.join(os.path.abspath(workdir), 'checkpoints')
+        self._manager = ocp.CheckpointManager(
+            self.directory,
+            options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep,
+                                                 create=True))
+
+    def latest_step(self) -> int | None:
+        return self._manager.latest_step()
+
+    def save(self, step: int, state) -> None:
+        self._manager.save(step, args=ocp.args.StandardSave(state), force=True)
+
+    def restore(self, abstract_state, step: int | None = None):
+        """Restores ``step`` (default: the latest) into ``abstract_state``'s structure.
+
+        Returns None when there is no checkpoint; raises ``CheckpointError`` with what
+        to do when one exists but cannot be read or does not fit the config.
+        """
+        step = self.latest_step() if step is None else step
+        if step is None:
+            return None
+        try:
+            return self._manager.restore(
+                step, args=ocp.args.StandardRestore(abstract_state))
+        except Exception as e:  # Orbax raises many types; all mean the same here.
+            path = os.path.join(self.directory, str(step))
+            raise CheckpointError(
+                f'cannot restore the checkpoint {path} ({type(e).__name__}: '
+                f'{str(e).splitlines()[0] if str(e) else ""}). It is corrupt or was '
+                f'written with a different config (model, dataset, scheme). Remove '
+                f'{path} to resume from the previous checkpoint, or use a fresh '
+                f'--workdir.') from e
+
+    def wait_until_finished(self) -> None:
+        self._manager.wait_until_finished()
+
+    def close(self) -> None:
+        self._manager.close()
+
+
+def abstract_like(tree, sharding: jax.sharding.Sharding):
+    """``tree``'s shapes and dtypes with ``sharding``, for ``Checkpointer.restore``."""
+    return jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), tree)

@@ -1,0 +1,68 @@
+"""Checks a config before anything is built or compiled.
+
+Every problem is reported as a ``ConfigError`` whose one-line message names the field,
+the bad value and what would be valid.
+"""
+
+import jax
+import ml_collections
+
+from nssgan import data, losses, models, stabilizers
+
+
+class ConfigError(ValueError):
+    """A config field has a value the trainer cannot use."""
+
+
+_POSITIVE_INTS = ('batch_size', 'num_train_steps', 'n_dis', 'log_every',
+                  'sample_every', 'checkpoint_every', 'keep_checkpoints',
+                  'num_samples')
+
+
+def _check_choice(field: str, value, choices) -> None:
+    if value not in choices:
+        raise ConfigError(f'config.{field}={value!r} is not valid; choose one of: '
+                          f'{", ".join(choices)}.')
+
+
+def validate(config: ml_collections.ConfigDict, *,
+             num_devices: int | None = None,
+             num_processes: int | None = None) -> 'data.DataSpec':
+    """Raises ``ConfigError`` for the first problem found; returns the data spec."""
+    _check_choice('dataset', config.dataset, data.DATASETS)
+    _check_choice('loss', config.loss, tuple(losses.LOSSES))
+    _check_choice('stabilizer.name', config.stabilizer.name,
+                  tuple(stabilizers.STABILIZERS))
+    for field in _POSITIVE_INTS:
+        value = config[field]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(
+                f'config.{field}={value!r} must be a positive integer.')
+    if not 0.0 <= config.ema_decay < 1.0:
+        raise ConfigError(f'config.ema_decay={config.ema_decay!r} must be in [0, 1) '
+                          '(0 disables the generator EMA).')
+    for field in ('g_lr', 'd_lr'):
+        if not config.optimizer[field] > 0:
+            raise ConfigError(f'config.optimizer.{field}={config.optimizer[field]!r} '
+                              'must be positive.')
+
+    try:
+        spec = data.dataset_spec(config.dataset, config.image_size)
+    except data.DatasetError as e:
+        raise ConfigError(str(e)) from None
+    try:
+        models.check_model(config.model, spec)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+    num_devices = jax.device_count() if num_devices is None else num_devices
+    num_processes = jax.process_count() if num_processes is None else num_processes
+    if config.batch_size % num_devices:
+        raise ConfigError(
+            f'config.batch_size={config.batch_size} is not divisible by the '
+            f'{num_devices} devices; use a multiple of {num_devices}.')
+    if config.batch_size % num_processes:
+        raise ConfigError(
+            f'config.batch_size={config.batch_size} is not divisible by the '
+            f'{num_processes} processes; use a multiple of {num_processes}.')
+    return spec

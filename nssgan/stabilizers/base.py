@@ -1,0 +1,88 @@
+"""The interface through which a stabilization scheme touches the train step.
+
+A scheme is chosen at trace time from the (static) config. The train step asks it, in
+this order, for:
+
+* ``schedule(step, num_steps)``: its annealed quantities (NSS's t, Roth's γ, the
+  lens's λ_t) as scalars computed inside the compiled step; they are also logged.
+* ``wrap_discriminator(d_apply)``: a replacement for D's forward pass used in every
+  D and G update (PGN/GN's gradient-normalized f̂).
+* ``discriminator_views(...)`` / ``generator_views(...)``: what D sees. Each view is a
+  (real, fake, weight) triple; the adversarial loss is the weighted sum over views.
+  NSS pushes half of each batch through Φ_t, the lens maps the reals through L, the
+  noise-tempered GAN gives a clean view with weight μ and a noisy one with 1 - μ.
+* ``penalty(...)``: a term added to D's loss (Roth's (γ/2)·Ω, R1, WGAN-GP, ...).
+* ``update_state(...)``: one update of the scheme's own trainable state (the lens,
+  the noise generator, a learned σ) against the freshly updated D.
+
+The defaults are the plain GAN: one clean view, no penalty, no state. Every hook is a
+pure function of its arguments; schemes hold only their (hashable) config.
+"""
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+PyTree = Any
+
+# D's forward pass inside the step: (images, batch_stats) -> (logits, new_batch_stats).
+DiscriminatorApply = Callable[[jax.Array, PyTree], tuple[jax.Array, PyTree]]
+
+
+class View(NamedTuple):
+    """One input pair shown to D and the weight of its loss term."""
+    real: jax.Array | None
+    fake: jax.Array
+    weight: jax.Array | float = 1.0
+
+
+class Stabilizer:
+    """The plain GAN. Schemes subclass this and override the hooks they need."""
+
+    name = 'none'
+
+    def __init__(self, config):
+        self.config = config
+
+    def init_state(self, key: jax.Array, example_batch: jax.Array) -> PyTree:
+        """The scheme's own trainable state (e.g. a lens ``TrainState``)."""
+        del key, example_batch
+        return {}
+
+    def schedule(self, step: jax.Array, num_steps: int) -> dict[str, jax.Array]:
+        """Annealed quantities at ``step`` (traced)."""
+        del step, num_steps
+        return {}
+
+    def wrap_discriminator(self, d_apply: DiscriminatorApply) -> DiscriminatorApply:
+        return d_apply
+
+    def discriminator_views(self, scheme_state: PyTree, key: jax.Array,
+                            real: jax.Array, fake: jax.Array,
+                            schedule: dict[str, jax.Array]) -> list[View]:
+        del scheme_state, key, schedule
+        return [View(real, fake)]
+
+    def generator_views(self, scheme_state: PyTree, key: jax.Array,
+                        fake: jax.Array,
+                        schedule: dict[str, jax.Array]) -> list[View]:
+        del scheme_state, key, schedule
+        return [View(None, fake)]
+
+    def penalty(self, d_fn: Callable[[jax.Array], jax.Array], real: jax.Array,
+                fake: jax.Array, key: jax.Array,
+                schedule: dict[str, jax.Array]
+                ) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """A term added to D's loss; ``d_fn`` maps a batch to logits (stats frozen)."""
+        del d_fn, real, fake, key, schedule
+        return jnp.zeros(()), {}
+
+    def update_state(self, scheme_state: PyTree, key: jax.Array,
+                     real: jax.Array, fake: jax.Array,
+                     d_fn: Callable[[jax.Array], jax.Array],
+                     schedule: dict[str, jax.Array]
+                     ) -> tuple[PyTree, dict[str, jax.Array]]:
+        """One update of the scheme's own state against the current D."""
+        del key, real, fake, d_fn, schedule
+        return scheme_state, {}

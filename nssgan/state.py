@@ -1,22 +1,46 @@
-"""The GAN training state: one pytree holding everything a step reads and writes."""
+"""The GAN training state: one pytree holding everything a step reads and writes.
+
+The state is pure data (no optimizer or module objects inside): the optimizers and
+networks are rebuilt from the static config at trace time. So two runs' states can be
+compared leaf by leaf, checkpoints hold only arrays, and the compiled step is keyed on
+the config alone.
+"""
 
 from typing import Any
 
 import flax
 import jax
+import jax.numpy as jnp
 import optax
-from flax.training import train_state
 
 PyTree = Any
 
 
-class ModelState(train_state.TrainState):
+@flax.struct.dataclass
+class ModelState:
     """A network's parameters, optimizer state and mutable collections.
 
-    ``batch_stats`` holds BatchNorm running statistics and spectral-norm power
-    iteration vectors (an empty dict for networks without them).
+    Like ``flax.training.train_state.TrainState`` without its static ``apply_fn`` and
+    ``tx`` fields. ``batch_stats`` holds BatchNorm running statistics and
+    spectral-norm power-iteration vectors (an empty dict for networks without them).
     """
-    batch_stats: PyTree = flax.struct.field(default_factory=dict)
+    step: jax.Array
+    params: PyTree
+    opt_state: PyTree
+    batch_stats: PyTree
+
+    @classmethod
+    def create(cls, params: PyTree, batch_stats: PyTree,
+               tx: optax.GradientTransformation) -> 'ModelState':
+        return cls(step=jnp.zeros((), jnp.int32), params=params,
+                   opt_state=tx.init(params), batch_stats=batch_stats)
+
+    def apply_gradients(self, grads: PyTree, tx: optax.GradientTransformation,
+                        batch_stats: PyTree) -> 'ModelState':
+        updates, opt_state = tx.update(grads, self.opt_state, self.params)
+        return self.replace(step=self.step + 1,
+                            params=optax.apply_updates(self.params, updates),
+                            opt_state=opt_state, batch_stats=batch_stats)
 
 
 @flax.struct.dataclass
@@ -38,3 +62,11 @@ def make_optimizer(learning_rate: float, b1: float, b2: float
                    ) -> optax.GradientTransformation:
     """Adam, as used by every paper this project implements."""
     return optax.adam(learning_rate, b1=b1, b2=b2)
+
+
+def optimizers(config) -> tuple[optax.GradientTransformation,
+                                optax.GradientTransformation]:
+    """The generator's and the discriminator's optimizers for ``config``."""
+    opt = config.optimizer
+    return (make_optimizer(opt.g_lr, opt.b1, opt.b2),
+            make_optimizer(opt.d_lr, opt.b1, opt.b2))

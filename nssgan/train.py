@@ -19,7 +19,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from nssgan import losses, models, stabilizers
-from nssgan.state import GANState, ModelState, make_optimizer
+from nssgan.state import GANState, ModelState, optimizers
 
 PyTree = Any
 DATA_AXIS = 'data'
@@ -39,7 +39,7 @@ def _constrain_to_data_axis(x: jax.Array) -> jax.Array:
     return jax.lax.with_sharding_constraint(x, P(DATA_AXIS))
 
 
-def apply_model(model, params: PyTree, batch_stats: PyTree, x: jax.Array,
+def apply_model(model, params: PyTree, x: jax.Array, batch_stats: PyTree,
                 **kwargs) -> tuple[jax.Array, PyTree]:
     """Runs ``model`` in training mode; returns its output and updated batch stats."""
     variables = {'params': params}
@@ -71,13 +71,9 @@ def create_state(config: ml_collections.ConfigDict, spec, key: jax.Array
 
     g_params, g_stats = init(generator, k_g, z)
     d_params, d_stats = init(discriminator, k_d, x)
-    opt = config.optimizer
-    g_state = ModelState.create(
-        apply_fn=generator.apply, params=g_params, batch_stats=g_stats,
-        tx=make_optimizer(opt.g_lr, opt.b1, opt.b2))
-    d_state = ModelState.create(
-        apply_fn=discriminator.apply, params=d_params, batch_stats=d_stats,
-        tx=make_optimizer(opt.d_lr, opt.b1, opt.b2))
+    g_tx, d_tx = optimizers(config)
+    g_state = ModelState.create(g_params, g_stats, g_tx)
+    d_state = ModelState.create(d_params, d_stats, d_tx)
     scheme = stabilizers.get_stabilizer(config)
     return GANState(
         step=jnp.zeros((), jnp.int32),
@@ -101,7 +97,7 @@ def _discriminator_update(d_state: ModelState, g_state: ModelState,
     loss = losses.get_loss(config.loss)
     k_z, k_view, k_penalty, k_scheme = jax.random.split(key, 4)
     z = sample_latent(k_z, real.shape[0], config.model.latent_dim)
-    fake, _ = apply_model(generator, g_state.params, g_state.batch_stats, z)
+    fake, _ = apply_model(generator, g_state.params, z, g_state.batch_stats)
     fake = jax.lax.stop_gradient(fake)
     views = scheme.discriminator_views(scheme_state, k_view, real, fake, schedule)
 
@@ -129,7 +125,7 @@ def _discriminator_update(d_state: ModelState, g_state: ModelState,
         return total, (stats, metrics)
 
     grads, (stats, metrics) = jax.grad(loss_fn, has_aux=True)(d_state.params)
-    d_state = d_state.apply_gradients(grads=grads, batch_stats=stats)
+    d_state = d_state.apply_gradients(grads, optimizers(config)[1], stats)
     d_apply = d_apply_for(d_state.params)
     scheme_state, scheme_metrics = scheme.update_state(
         scheme_state, k_scheme, real, fake,
@@ -149,7 +145,7 @@ def _generator_update(g_state: ModelState, d_state: ModelState,
         functools.partial(apply_model, discriminator, d_state.params))
 
     def loss_fn(params):
-        fake, g_stats = apply_model(generator, params, g_state.batch_stats, z)
+        fake, g_stats = apply_model(generator, params, z, g_state.batch_stats)
         views = scheme.generator_views(scheme_state, k_view, fake, schedule)
         total = 0.0
         for view in views:
@@ -159,7 +155,7 @@ def _generator_update(g_state: ModelState, d_state: ModelState,
 
     (g_loss, g_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
         g_state.params)
-    g_state = g_state.apply_gradients(grads=grads, batch_stats=g_stats)
+    g_state = g_state.apply_gradients(grads, optimizers(config)[0], g_stats)
     return g_state, {'g_loss': g_loss}
 
 
@@ -226,7 +222,7 @@ def generate(state: GANState, z: jax.Array, config) -> jax.Array:
     generator, _ = build_models(config, data.dataset_spec(config.dataset,
                                                           config.image_size))
     params = state.ema_params if config.ema_decay > 0 else state.generator.params
-    samples, _ = apply_model(generator, params, state.generator.batch_stats, z)
+    samples, _ = apply_model(generator, params, z, state.generator.batch_stats)
     return samples
 
 
@@ -278,6 +274,25 @@ def _write_samples(writer, workdir: str, step: int, samples: np.ndarray, spec,
     writer.write_images(step, {'samples': picture[None]})
 
 
+@functools.lru_cache(maxsize=8)
+def _compiled_functions(config: ml_collections.FrozenConfigDict, spec, mesh: Mesh):
+    """Jitted init, train step and sampler for ``config`` on ``mesh``.
+
+    Cached, so that training the same config again in one process (resuming,
+    notebooks, tests) reuses the compiled programs.
+    """
+    replicated = NamedSharding(mesh, P())
+    batch_sharding = NamedSharding(mesh, P(None, DATA_AXIS))
+    init = jax.jit(functools.partial(create_state, config, spec),
+                   out_shardings=replicated)
+    step_fn = jax.jit(functools.partial(train_step, config=config),
+                      in_shardings=(replicated, batch_sharding),
+                      out_shardings=(replicated, replicated),
+                      donate_argnums=0)
+    sample_fn = jax.jit(functools.partial(generate, config=config))
+    return init, step_fn, sample_fn
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
                        ) -> GANState:
     """Trains (or resumes training of) the GAN of ``config`` in ``workdir``.
@@ -309,8 +324,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
                                               max_to_keep=config.keep_checkpoints)
 
     with jax.set_mesh(mesh):
-        init = jax.jit(functools.partial(create_state, frozen, spec),
-                       out_shardings=replicated)
+        init, step_fn, sample_fn = _compiled_functions(frozen, spec, mesh)
         key = jax.random.PRNGKey(config.seed)
         state = checkpointer.restore(
             checkpointing.abstract_like(jax.eval_shape(init, key), replicated))
@@ -318,11 +332,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
             state = init(key)
             writer.write_hparams(_flat_hparams(config))
         start_step = int(state.step)
-        step_fn = jax.jit(functools.partial(train_step, config=frozen),
-                          in_shardings=(replicated, batch_sharding),
-                          out_shardings=(replicated, replicated),
-                          donate_argnums=0)
-        sample_fn = jax.jit(functools.partial(generate, config=frozen))
         fixed_z = sample_latent(jax.random.PRNGKey(config.seed + 1),
                                 config.num_samples, config.model.latent_dim)
 

@@ -1,6 +1,9 @@
-"""Test setup: 8 fake CPU devices, so sharded code paths run without an accelerator."""
+"""Test setup: 8 fake CPU devices, so sharded code paths run without an accelerator,
+and a compilation cache shared by the tests of one session (many tests compile the
+same small programs)."""
 
 import os
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -8,3 +11,6 @@ import jax  # noqa: E402
 
 jax.config.update("jax_num_cpu_devices", 8)
 jax.config.update("jax_platforms", "cpu")
+jax.config.update("jax_compilation_cache_dir",
+                  tempfile.mkdtemp(prefix="nssgan-test-jax-cache-"))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)

@@ -1,0 +1,156 @@
+"""The DCGAN generator and discriminator (Radford et al. 2016), as in the PyTorch DCGAN example.
+
+The PyTorch example is 64×64; here the number of stride-2 layers follows the image size, so
+32, 64 and 128 px share one definition (64 px is exactly the example). The generator's
+ConvTranspose2d(4, 2, 1) layers are `UpsampleConv`: the same function and parameters, written
+without a transposed convolution (see `layers.py`).
+"""
+
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from nssgan.models import layers
+
+Array = jax.Array
+
+IMAGE_SIZES = (32, 64, 128)
+
+# DCGAN's weights_init: conv weights ~ N(0, 0.02), BatchNorm weight ~ N(1, 0.02), bias 0.
+dcgan_init = layers.flat_normal(0.02)
+
+
+def bn_scale_init(key: Array, shape, dtype=jnp.float32) -> Array:
+  """DCGAN's BatchNorm scale initialisation, N(1, 0.02)."""
+  return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
+
+
+def check_image_size(model_name: str, image_size: int) -> None:
+  """Raises ValueError unless `model_name` can be built for square images of `image_size` px."""
+  if image_size not in IMAGE_SIZES:
+    raise ValueError(
+        f"config.image_size={image_size!r} is not valid for model {model_name!r}; "
+        f"choose one of: {', '.join(map(str, IMAGE_SIZES))}."
+    )
+
+
+def num_resamplings(image_size: int) -> int:
+  """The number of ×2 up- (or down-) samplings between 4×4 and `image_size`."""
+  check_image_size("dcgan", image_size)
+  return int(math.log2(image_size // 4))
+
+
+def batch_norm(train: bool) -> nn.BatchNorm:
+  """PyTorch's BatchNorm2d defaults (eps 1e-5, momentum 0.1) with DCGAN's initialisation.
+
+  One difference remains: flax keeps the biased batch variance in its running average, PyTorch
+  the unbiased one (a factor n/(n−1), n = batch·height·width); train-mode outputs are equal.
+  """
+  return nn.BatchNorm(
+      use_running_average=not train, momentum=0.9, epsilon=1e-5, scale_init=bn_scale_init
+  )
+
+
+class DCGANGenerator(nn.Module):
+  """z (N, latent_dim) → images (N, image_size, image_size, channels) in [-1, 1].
+
+  Layers: ConvTranspose(latent_dim, C0, 4, 1, 0) on the 1×1 latent — a bias-free Dense to
+  4·4·C0 reshaped to 4×4 (kernel[i, (4·kh + kw)·C0 + c] == torch_weight[i, c, kh, kw]) — then
+  BN, ReLU, [UpsampleConv, BN, ReLU] halving the channels, and a last UpsampleConv to
+  `channels` with tanh. C0 = width·2^(n−1) for n = log2(image_size / 4) upsamplings.
+
+  Attributes:
+    image_size: output height and width, one of IMAGE_SIZES.
+    channels: output channels.
+    latent_dim: size of z.
+    width: channels of the last hidden layer (PyTorch example's ngf).
+    use_batchnorm: BatchNorm after every hidden layer.
+    upsample_method: see `layers.subpixel_conv_transpose`.
+  """
+
+  image_size: int
+  channels: int = 3
+  latent_dim: int = 100
+  width: int = 64
+  use_batchnorm: bool = True
+  upsample_method: str = "matmul"
+
+  @nn.compact
+  def __call__(self, z: Array, train: bool) -> Array:
+    """Maps latents to images; `train` selects BatchNorm batch statistics over running averages."""
+    if z.ndim != 2 or z.shape[-1] != self.latent_dim:
+      raise ValueError(f"z must have shape (N, {self.latent_dim}), got {z.shape}")
+    n_up = num_resamplings(self.image_size)
+    features = self.width * 2 ** (n_up - 1)
+
+    def norm_relu(x):
+      if self.use_batchnorm:
+        x = batch_norm(train)(x)
+      return nn.relu(x)
+
+    x = nn.Dense(4 * 4 * features, use_bias=False, kernel_init=dcgan_init)(z)
+    x = norm_relu(x.reshape(-1, 4, 4, features))
+    for _ in range(n_up - 1):
+      features //= 2
+      x = norm_relu(layers.UpsampleConv(features, method=self.upsample_method)(x))
+    x = layers.UpsampleConv(self.channels, method=self.upsample_method)(x)
+    return jnp.tanh(x)
+
+
+class DCGANDiscriminator(nn.Module):
+  """Images (N, image_size, image_size, C) → logits (N,), no sigmoid.
+
+  Layers: Conv(4, 2, 1) to `width`, LeakyReLU(0.2), [Conv(4, 2, 1), BN, LeakyReLU(0.2)]
+  doubling the channels down to 4×4, Conv(4, 1, 0) to one logit. All convolutions bias-free.
+
+  Attributes:
+    image_size: input height and width, one of IMAGE_SIZES.
+    channels: input channels.
+    width: channels of the first layer (PyTorch example's ndf).
+    use_batchnorm: BatchNorm after every convolution but the first and the last.
+    spectral_norm: spectral normalization of every convolution (`nn.SpectralNorm`; its power
+      iteration state lives in the 'batch_stats' collection).
+  """
+
+  image_size: int
+  channels: int = 3
+  width: int = 64
+  use_batchnorm: bool = True
+  spectral_norm: bool = False
+
+  @nn.compact
+  def __call__(self, x: Array, train: bool, update_stats: bool | None = None) -> Array:
+    """Per-example logits.
+
+    Args:
+      x: (N, image_size, image_size, channels) images.
+      train: BatchNorm uses batch statistics (and updates its running averages) if True, the
+        running averages otherwise.
+      update_stats: advance the spectral-norm power iteration; defaults to `train`.
+    """
+    expected = (self.image_size, self.image_size, self.channels)
+    if x.shape[1:] != expected:
+      raise ValueError(f"x must have shape (N, {', '.join(map(str, expected))}), got {x.shape}")
+    update_stats = train if update_stats is None else update_stats
+
+    def conv(x, features, strides, padding):
+      layer = nn.Conv(
+          features, (4, 4), strides, padding, use_bias=False, kernel_init=dcgan_init
+      )
+      if self.spectral_norm:
+        return nn.SpectralNorm(layer)(x, update_stats=update_stats)
+      return layer(x)
+
+    n_down = num_resamplings(self.image_size)
+    features = self.width
+    x = nn.leaky_relu(conv(x, features, 2, 1), 0.2)
+    for _ in range(n_down - 1):
+      features *= 2
+      x = conv(x, features, 2, 1)
+      if self.use_batchnorm:
+        x = batch_norm(train)(x)
+      x = nn.leaky_relu(x, 0.2)
+    x = conv(x, 1, 1, "VALID")
+    return x.reshape(-1)

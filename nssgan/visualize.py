@@ -9,9 +9,15 @@ from PIL import Image
 
 
 def image_grid(images: np.ndarray, *, columns: int | None = None,
-               padding: int = 2) -> np.ndarray:
-    """Tiles NHWC images in [-1, 1] into one uint8 (H', W', C) picture."""
+               padding: int = 2, min_tile: int = 64) -> np.ndarray:
+    """Tiles NHWC images in [-1, 1] into one uint8 (H', W', C) picture.
+
+    Images smaller than ``min_tile`` pixels are enlarged by an integer factor (nearest
+    neighbour) so that an 8×8 or 32×32 sample stays legible.
+    """
     images = np.asarray(images, np.float32)
+    scale = max(1, -(-min_tile // images.shape[1]))
+    images = images.repeat(scale, axis=1).repeat(scale, axis=2)
     n, h, w, c = images.shape
     columns = columns or math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)

@@ -1,0 +1,194 @@
+"""Images/s of the DCGAN-64 GAN train step in nssgan, beside the same step in PyTorch.
+
+One step = one discriminator update (G(z) without gradient, D on the real and the fake
+batch, Adam) and one generator update (G(z') on fresh latents, D, backward through D
+and G, Adam): exactly what ``nssgan.train.train_step`` does with ``n_dis = 1``. Both
+sides use the PyTorch DCGAN example's 64 px architecture (width 64, BatchNorm, 3
+channels) and batch 64 of random images.
+
+    python benchmarks/train_step.py [--steps 10] [--naive] [--markdown BENCHMARKS.md]
+
+``--naive`` also times a Flax generator written with ``nn.ConvTranspose`` (the
+layer's textbook form), to show what the sub-pixel upsampling buys on XLA:CPU.
+``--markdown`` replaces this benchmark's section of that file with the results.
+"""
+
+import argparse
+import functools
+import os
+import platform
+import re
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from nssgan import data, train
+from nssgan.configs import base_config
+
+BATCH, SIZE, WIDTH, LATENT = 64, 64, 64, 100
+
+
+def _config() -> ml_collections.FrozenConfigDict:
+    config = base_config()
+    config.dataset = 'photo_patches'  # 64×64 RGB; the data itself is random here.
+    config.image_size = SIZE
+    config.batch_size = BATCH
+    config.model.g_width = WIDTH
+    config.model.d_width = WIDTH
+    config.model.latent_dim = LATENT
+    return ml_collections.FrozenConfigDict(config)
+
+
+def _time(run_step, steps: int, warmup: int = 2) -> float:
+    """Seconds per step, after ``warmup`` steps (compilation, allocation)."""
+    for _ in range(warmup):
+        run_step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        run_step()
+    return (time.perf_counter() - start) / steps
+
+
+def time_nssgan(steps: int) -> float:
+    config = _config()
+    spec = data.dataset_spec(config.dataset, config.image_size)
+    state = train.create_state(config, spec, jax.random.PRNGKey(0))
+    reals = jax.random.uniform(jax.random.PRNGKey(1), (1, BATCH, SIZE, SIZE, 3),
+                               minval=-1, maxval=1)
+    step = jax.jit(functools.partial(train.train_step, config=config),
+                   donate_argnums=0)
+    holder = [state]
+
+    def run_step():
+        holder[0], metrics = step(holder[0], {'image': reals})
+        jax.block_until_ready(metrics)
+    return _time(run_step, steps)
+
+
+def time_naive_flax(steps: int) -> float:
+    """The same step with the generator's upsampling as ``nn.ConvTranspose``."""
+    from flax import linen as nn
+
+    from nssgan.models import layers
+
+    class NaiveUpsample(nn.Module):
+        features: int
+
+        @nn.compact
+        def __call__(self, x):
+            # PyTorch ConvTranspose2d(4, 2, 1) == conv_transpose with padding 2 and a
+            # spatially flipped kernel; flax's transpose_kernel=True flips it.
+            return nn.ConvTranspose(self.features, (4, 4), strides=(2, 2),
+                                    padding=((2, 2), (2, 2)), use_bias=False,
+                                    transpose_kernel=True)(x)
+
+    original = layers.UpsampleConv
+    layers.UpsampleConv = lambda features, **_: NaiveUpsample(features)
+    try:
+        return time_nssgan(steps)
+    finally:
+        layers.UpsampleConv = original
+
+
+def time_pytorch(steps: int) -> float | None:
+    try:
+        import torch
+        from torch import nn
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    ngf = ndf = WIDTH
+    generator = nn.Sequential(
+        nn.ConvTranspose2d(LATENT, ngf * 8, 4, 1, 0, bias=False),
+        nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ngf), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False), nn.Tanh())
+    discriminator = nn.Sequential(
+        nn.Conv2d(3, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False))
+    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    reals = torch.rand(BATCH, 3, SIZE, SIZE) * 2 - 1
+    ones, zeros = torch.ones(BATCH), torch.zeros(BATCH)
+
+    def run_step():
+        with torch.no_grad():
+            fake = generator(torch.randn(BATCH, LATENT, 1, 1))
+        opt_d.zero_grad()
+        d_loss = (bce(discriminator(reals).view(-1), ones)
+                  + bce(discriminator(fake).view(-1), zeros))
+        d_loss.backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        g_loss = bce(discriminator(generator(
+            torch.randn(BATCH, LATENT, 1, 1))).view(-1), ones)
+        g_loss.backward()
+        opt_g.step()
+    return _time(run_step, steps)
+
+
+def _machine() -> str:
+    return (f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
+            f'jax {jax.__version__} ({jax.default_backend()})')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--steps', type=int, default=10)
+    parser.add_argument('--naive', action='store_true')
+    parser.add_argument('--markdown', default=None)
+    args = parser.parse_args()
+
+    rows = [('nssgan (Flax, sub-pixel upsampling)', time_nssgan(args.steps))]
+    if args.naive:
+        rows.append(('Flax with nn.ConvTranspose (naive)', time_naive_flax(args.steps)))
+    torch_seconds = time_pytorch(args.steps)
+    if torch_seconds is not None:
+        import torch
+        rows.append((f'PyTorch {torch.__version__} (same architecture)',
+                     torch_seconds))
+    ours = rows[0][1]
+    lines = ['| implementation | s/step | images/s | time vs nssgan |',
+             '|---|---|---|---|']
+    for name, seconds in rows:
+        lines.append(f'| {name} | {seconds:.3f} | {BATCH / seconds:.0f} | '
+                     f'{seconds / ours:.2f}× |')
+    table = '\n'.join(lines)
+    print(f'DCGAN-64 train step, batch {BATCH}, {args.steps} timed steps; {_machine()}')
+    print(table)
+    if args.markdown:
+        _write_section(args.markdown, table, args)
+
+
+def _write_section(path: str, table: str, args) -> None:
+    command = 'python benchmarks/train_step.py' + (' --naive' if args.naive else '') \
+        + f' --steps {args.steps}'
+    section = (f'<!-- train_step:begin -->\n## DCGAN-64 train step\n\n'
+               f'`{command}` on {_machine()}; batch {BATCH}, one D and one G '
+               f'update per step.\n\n{table}\n<!-- train_step:end -->')
+    text = open(path).read() if os.path.exists(path) else '# Benchmarks\n'
+    pattern = re.compile(r'<!-- train_step:begin -->.*?<!-- train_step:end -->',
+                         re.S)
+    text = pattern.sub(section, text) if pattern.search(text) else \
+        text.rstrip() + '\n\n' + section + '\n'
+    with open(path, 'w') as f:
+        f.write(text)
+
+
+if __name__ == '__main__':
+    main()

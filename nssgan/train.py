@@ -1,7 +1,7 @@
 """The GAN train step and the training loop.
 
 ``train_step(state, batch, config)`` is one GAN iteration: ``config.n_dis``
-discriminator updates (a ``lax.scan``) followed by one generator update, all in one
+discriminator updates followed by one generator update, all in one
 XLA program. The stabilization scheme named by ``config.stabilizer.name`` is chosen at
 trace time and touches the step only through the hooks of
 ``nssgan.stabilizers.Stabilizer``.
@@ -9,6 +9,7 @@ trace time and touches the step only through the hooks of
 
 import functools
 import logging
+import os
 from typing import Any
 
 import jax
@@ -186,18 +187,16 @@ def train_step(state: GANState, batch: dict[str, jax.Array], config
     reals = batch['image']
     n_dis, batch_size = reals.shape[:2]
 
-    def discriminator_iteration(carry, inputs):
-        d_state, scheme_state = carry
-        real, k = inputs
+    # A Python loop, not lax.scan: XLA:CPU runs convolutions inside a while loop
+    # ~20x slower (2.5 s against 0.12 s for the DCGAN-32 step); n_dis is small.
+    d_state, scheme_state = state.discriminator, state.scheme
+    d_metrics = []
+    for i, k in enumerate(jax.random.split(k_dis, n_dis)):
         d_state, scheme_state, metrics = _discriminator_update(
-            d_state, state.generator, scheme_state, _constrain_to_data_axis(real),
-            k, **parts)
-        return (d_state, scheme_state), metrics
-
-    (d_state, scheme_state), d_metrics = jax.lax.scan(
-        discriminator_iteration, (state.discriminator, state.scheme),
-        (reals, jax.random.split(k_dis, n_dis)))
-    d_metrics = jax.tree.map(jnp.mean, d_metrics)
+            d_state, state.generator, scheme_state,
+            _constrain_to_data_axis(reals[i]), k, **parts)
+        d_metrics.append(metrics)
+    d_metrics = jax.tree.map(lambda *xs: jnp.mean(jnp.stack(xs)), *d_metrics)
 
     g_state, g_metrics = _generator_update(
         state.generator, d_state, scheme_state, k_gen, batch_size, **parts)
@@ -298,8 +297,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
     """Trains (or resumes training of) the GAN of ``config`` in ``workdir``.
 
     Checks the config and the data before compiling anything; resumes from the
-    latest checkpoint in ``<workdir>/checkpoints``; writes TensorBoard events, PNG
-    sample grids under ``<workdir>/samples`` and checkpoints as it goes.
+    latest checkpoint in ``<workdir>/checkpoints``; writes the config
+    (``config.json``), TensorBoard events, PNG sample grids under
+    ``<workdir>/samples`` and checkpoints as it goes.
 
     Returns:
       The final state.
@@ -331,6 +331,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
         if state is None:
             state = init(key)
             writer.write_hparams(_flat_hparams(config))
+            if is_chief:
+                with open(os.path.join(workdir, 'config.json'), 'w') as f:
+                    f.write(config.to_json_best_effort(indent=2))
         start_step = int(state.step)
         fixed_z = sample_latent(jax.random.PRNGKey(config.seed + 1),
                                 config.num_samples, config.model.latent_dim)

@@ -176,6 +176,7 @@ def test_interrupted_and_resumed_run_equals_uninterrupted_run(tmp_path, monkeypa
     assert [os.path.basename(s) for s in samples] == ['step_0000003.png',
                                                       'step_0000006.png']
     assert glob.glob(str(tmp_path / 'a' / 'events.out.tfevents.*'))
+    assert '"num_train_steps": 6' in (tmp_path / 'a' / 'config.json').read_text()
 
 
 def test_periodic_checkpoints_keep_the_latest_n(tmp_path):

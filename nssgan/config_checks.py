@@ -52,6 +52,7 @@ def validate(config: ml_collections.ConfigDict, *,
         raise ConfigError(str(e)) from None
     try:
         models.check_model(config.model, spec)
+        stabilizers.get_stabilizer(config).check(spec)
     except ValueError as e:
         raise ConfigError(str(e)) from None
 

@@ -35,10 +35,11 @@ def test_config_is_valid(path):
     config_checks.validate(config, num_devices=1, num_processes=1)
 
 
-def test_default_config_trains_on_embedded_digits():
+def test_default_config_trains_nss_on_embedded_digits():
     config = _load(os.path.join(ROOT, 'configs', 'default.py'))
     assert config.dataset == 'digits'
     assert config.dataset in data.EMBEDDED_DATASETS
+    assert config.stabilizer.name == 'nss'
 
 
 @pytest.mark.parametrize('name, dataset, steps, lr, b1', [
@@ -55,6 +56,8 @@ def test_nss_paper_configs_follow_the_paper(name, dataset, steps, lr, b1):
     assert config.model.name == 'dcgan' and config.loss == 'non_saturating'
     assert config.optimizer.g_lr == config.optimizer.d_lr == lr
     assert (config.optimizer.b1, config.optimizer.b2) == (b1, 0.999)
+    s = config.stabilizer
+    assert (s.name, s.T, s.beta, s.sigma, s.fraction) == ('nss', 256, 20.0, 0.15, 0.5)
 
 
 @pytest.mark.parametrize('name', ['nss_celeba.py', 'nss_flowers.py'])

@@ -1,9 +1,13 @@
 """Stabilization schemes and the registry that maps config names to them."""
 
 from nssgan.stabilizers.base import DiscriminatorApply, Stabilizer, View
+from nssgan.stabilizers.scale_space import ScaleSpaceStabilizer
 
 STABILIZERS: dict[str, type[Stabilizer]] = {
     'none': Stabilizer,
+    'nss': ScaleSpaceStabilizer,  # Noisy scale-space (NSS-GAN).
+    'ss': ScaleSpaceStabilizer,   # Scale-space ablation (σ = 0).
+    'ns': ScaleSpaceStabilizer,   # Noise-space ablation (no smoothing).
 }
 
 

@@ -45,6 +45,11 @@ class Stabilizer:
     def __init__(self, config):
         self.config = config
 
+    def check(self, spec) -> None:
+        """Raises ValueError (naming the config field) if the scheme cannot run on
+        data described by ``spec``; called before anything is compiled."""
+        del spec
+
     def init_state(self, key: jax.Array, example_batch: jax.Array) -> PyTree:
         """The scheme's own trainable state (e.g. a lens ``TrainState``)."""
         del key, example_batch

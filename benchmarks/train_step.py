@@ -15,9 +15,6 @@ layer's textbook form), to show what the sub-pixel upsampling buys on XLA:CPU.
 
 import argparse
 import functools
-import os
-import platform
-import re
 import time
 
 import jax
@@ -27,6 +24,8 @@ import numpy as np
 
 from nssgan import data, train
 from nssgan.configs import base_config
+
+from report import machine, write_section
 
 BATCH, SIZE, WIDTH, LATENT = 64, 64, 64, 100
 
@@ -142,11 +141,6 @@ def time_pytorch(steps: int) -> float | None:
     return _time(run_step, steps)
 
 
-def _machine() -> str:
-    return (f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
-            f'jax {jax.__version__} ({jax.default_backend()})')
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--steps', type=int, default=10)
@@ -169,25 +163,18 @@ def main():
         lines.append(f'| {name} | {seconds:.3f} | {BATCH / seconds:.0f} | '
                      f'{seconds / ours:.2f}× |')
     table = '\n'.join(lines)
-    print(f'DCGAN-64 train step, batch {BATCH}, {args.steps} timed steps; {_machine()}')
+    print(f'DCGAN-64 train step, batch {BATCH}, {args.steps} timed steps; {machine()}')
     print(table)
     if args.markdown:
         _write_section(args.markdown, table, args)
 
 
 def _write_section(path: str, table: str, args) -> None:
-    command = 'python benchmarks/train_step.py' + (' --naive' if args.naive else '') \
-        + f' --steps {args.steps}'
-    section = (f'<!-- train_step:begin -->\n## DCGAN-64 train step\n\n'
-               f'`{command}` on {_machine()}; batch {BATCH}, one D and one G '
-               f'update per step.\n\n{table}\n<!-- train_step:end -->')
-    text = open(path).read() if os.path.exists(path) else '# Benchmarks\n'
-    pattern = re.compile(r'<!-- train_step:begin -->.*?<!-- train_step:end -->',
-                         re.S)
-    text = pattern.sub(section, text) if pattern.search(text) else \
-        text.rstrip() + '\n\n' + section + '\n'
-    with open(path, 'w') as f:
-        f.write(text)
+    command = ('python benchmarks/train_step.py' + (' --naive' if args.naive else '')
+               + f' --steps {args.steps}')
+    write_section(path, 'train_step', (
+        f'## DCGAN-64 train step\n\n`{command}` on {machine()}; batch {BATCH}, one D '
+        f'and one G update per step.\n\n{table}'))
 
 
 if __name__ == '__main__':

@@ -1,0 +1,25 @@
+"""Shared helpers of the benchmark scripts: the machine line and BENCHMARKS.md sections."""
+
+import os
+import platform
+import re
+
+import jax
+
+
+def machine() -> str:
+    """One line naming the machine and the JAX backend the figures come from."""
+    return (f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
+            f'jax {jax.__version__} ({jax.default_backend()})')
+
+
+def write_section(path: str, name: str, body: str) -> None:
+    """Replaces (or appends) the ``<!-- name:begin -->…<!-- name:end -->`` section."""
+    section = f'<!-- {name}:begin -->\n{body}\n<!-- {name}:end -->'
+    text = open(path).read() if os.path.exists(path) else '# Benchmarks\n'
+    pattern = re.compile(rf'<!-- {re.escape(name)}:begin -->.*?'
+                         rf'<!-- {re.escape(name)}:end -->', re.S)
+    text = (pattern.sub(lambda _: section, text) if pattern.search(text)
+            else text.rstrip() + '\n\n' + section + '\n')
+    with open(path, 'w') as f:
+        f.write(text)

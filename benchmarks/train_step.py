@@ -18,9 +18,7 @@ import functools
 import time
 
 import jax
-import jax.numpy as jnp
 import ml_collections
-import numpy as np
 
 from nssgan import data, train
 from nssgan.configs import base_config

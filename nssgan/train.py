@@ -382,3 +382,24 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
             checkpointer.wait_until_finished()
             writer.flush()
     return state
+
+
+def load_state(config: ml_collections.ConfigDict, workdir: str,
+               step: int | None = None) -> GANState:
+    """The state saved in ``workdir`` at ``step`` (default: the latest), on this host.
+
+    Raises ``checkpointing.CheckpointError`` when there is no such checkpoint.
+    """
+    from nssgan import checkpointing, data
+    spec = data.dataset_spec(config.dataset, config.image_size)
+    frozen = ml_collections.FrozenConfigDict(config)
+    checkpointer = checkpointing.Checkpointer(workdir, max_to_keep=None)
+    sharding = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    abstract = jax.eval_shape(functools.partial(create_state, frozen, spec),
+                              jax.random.PRNGKey(config.seed))
+    state = checkpointer.restore(checkpointing.abstract_like(abstract, sharding), step)
+    if state is None:
+        raise checkpointing.CheckpointError(
+            f'no checkpoint in {checkpointer.directory}; train first with '
+            f'python main.py --config=... --workdir={workdir}')
+    return state

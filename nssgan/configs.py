@@ -37,6 +37,10 @@ def base_config() -> ml_collections.ConfigDict:
     config.model.g_batchnorm = True
     config.model.d_batchnorm = True
     config.model.d_spectral_norm = False
+    # How DCGAN's stride-2 layers are computed (same function and parameters for every
+    # method; see nssgan/models/layers.py). 'auto' picks the fastest on XLA:CPU.
+    config.model.upsample_method = 'auto'
+    config.model.downsample_method = 'auto'
     config.model.mlp_hidden = (512, 512, 512)
     config.model.mlp_d_activation = 'relu'
 

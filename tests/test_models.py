@@ -4,6 +4,7 @@ import functools
 import math
 import types
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -114,6 +115,121 @@ def test_upsample_conv_params():
   assert with_bias["bias"].shape == (64,)
 
 
+def test_upsample_auto_method():
+  assert layers.resolve_upsample_method("auto", 64, 3) == "shifted_sum"  # DCGAN's last layer
+  assert layers.resolve_upsample_method("auto", 128, 64) == "matmul"
+  assert layers.resolve_upsample_method("phase", 64, 3) == "phase"
+
+
+# Space-to-depth strided convolution.
+
+
+def _reference_conv(x, kernel):
+  return jax.lax.conv_general_dilated(
+      x, kernel, window_strides=(2, 2), padding=((1, 1), (1, 1)),
+      dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
+# Odd sizes, 1×1 outputs, and C_in ≥ 16 (where 'auto' is 'matmul', below it 'im2col').
+DOWN_SHAPES = [((2, 8, 8, 3), 5), ((3, 5, 7, 4), 4), ((1, 2, 2, 2), 3), ((2, 6, 3, 16), 3)]
+
+
+@pytest.mark.parametrize("method", models.DOWNSAMPLE_METHODS)
+@pytest.mark.parametrize("x_shape,c_out", DOWN_SHAPES)
+def test_strided_conv_equals_conv(method, x_shape, c_out):
+  rng = np.random.default_rng(0)
+  x = _normal(rng, x_shape)
+  # Scaled to outputs of order 1, where float32 rounding is well below the tolerance.
+  kernel = _normal(rng, (4, 4, x_shape[-1], c_out)) / np.sqrt(16 * x_shape[-1])
+  out_shape = (x_shape[0], x_shape[1] // 2, x_shape[2] // 2, c_out)
+  cotangent = _normal(rng, out_shape)
+
+  @jax.jit
+  def value_and_grads(x, kernel):
+    results = []
+    for fn in (functools.partial(models.strided_conv, method=method), _reference_conv):
+      out, vjp = jax.vjp(fn, x, kernel)
+      results.append((out, *vjp(cotangent)))
+    return results
+
+  (out, dx, dk), (ref, ref_dx, ref_dk) = value_and_grads(x, kernel)
+  assert out.shape == ref.shape == out_shape
+  np.testing.assert_allclose(out, ref, atol=1e-5, rtol=0)
+  np.testing.assert_allclose(dx, ref_dx, atol=1e-4, rtol=0)
+  np.testing.assert_allclose(dk, ref_dk, atol=1e-4, rtol=0)
+
+
+def test_strided_conv_equals_torch_conv2d():
+  torch = pytest.importorskip("torch")
+  rng = np.random.default_rng(0)
+  x = rng.standard_normal((2, 3, 6, 7)).astype(np.float32)  # NCHW
+  weight = rng.standard_normal((4, 3, 4, 4)).astype(np.float32)  # (C_out, C_in, kh, kw)
+  expected = torch.nn.functional.conv2d(
+      torch.from_numpy(x), torch.from_numpy(weight), stride=2, padding=1).numpy()
+  for method in models.DOWNSAMPLE_METHODS:
+    out = models.strided_conv(
+        jnp.asarray(x.transpose(0, 2, 3, 1)), jnp.asarray(weight.transpose(2, 3, 1, 0)),
+        method=method)
+    np.testing.assert_allclose(out, expected.transpose(0, 2, 3, 1), atol=1e-5, rtol=0)
+
+
+def test_downsample_kernel_places_each_tap_once():
+  kernel = jnp.arange(1.0, 17.0).reshape(4, 4, 1, 1)
+  placed = np.asarray(layers.downsample_kernel(kernel))
+  assert placed.shape == (2, 2, 4, 1)
+  assert sorted(placed.ravel()) == list(range(1, 17))
+  # [a, b, 2p + q] holds kernel[2a + p, 2b + q].
+  assert placed[1, 0, 2, 0] == kernel[3, 0, 0, 0] and placed[0, 1, 1, 0] == kernel[0, 3, 0, 0]
+
+
+def test_strided_conv_rejects_wrong_kernel_and_method():
+  with pytest.raises(ValueError, match="kernel"):
+    models.strided_conv(jnp.zeros((1, 4, 4, 3)), jnp.zeros((3, 3, 3, 2)))
+  with pytest.raises(ValueError, match="method"):
+    models.strided_conv(jnp.zeros((1, 4, 4, 3)), jnp.zeros((4, 4, 3, 2)), method="x")
+
+
+def test_downsample_auto_method():
+  assert layers.resolve_downsample_method("auto", 3) == "im2col"  # an RGB input
+  assert layers.resolve_downsample_method("auto", 64) == "matmul"
+  assert layers.resolve_downsample_method("conv", 3) == "conv"
+
+
+def test_downsample_conv_params_and_spectral_norm():
+  """Same parameter as nn.Conv(·, (4, 4), 2, 1); nn.SpectralNorm wraps it as it wraps nn.Conv."""
+  x = _normal(np.random.default_rng(0), (2, 8, 8, 32))
+  params = models.DownsampleConv(64).init(jax.random.key(0), x)["params"]
+  assert jax.tree.map(jnp.shape, params) == {"kernel": (4, 4, 32, 64)}
+  assert abs(float(jnp.std(params["kernel"])) - 0.02) < 0.002
+  with_bias = models.DownsampleConv(64, use_bias=True).init(jax.random.key(0), x)["params"]
+  assert with_bias["bias"].shape == (64,)
+
+  conv = nn.Conv(64, (4, 4), 2, 1, use_bias=False)
+  outputs = []
+  for layer in (models.DownsampleConv(64), conv):
+    sn = nn.SpectralNorm(layer)
+    variables = sn.init(jax.random.key(1), x, update_stats=False)
+    variables = {**variables, "params": {"layer_instance": params}}
+    y, state = sn.apply(variables, x, update_stats=True, mutable=["batch_stats"])
+    outputs.append((y, jax.tree.leaves(state)))
+  (y, state), (ref, ref_state) = outputs
+  np.testing.assert_allclose(y, ref, atol=1e-5, rtol=0)
+  for a, b in zip(state, ref_state):
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_whole_map_conv_equals_valid_conv():
+  rng = np.random.default_rng(0)
+  x = _normal(rng, (3, 4, 4, 8))
+  layer = models.WholeMapConv(2)
+  params = layer.init(jax.random.key(0), x)["params"]
+  assert jax.tree.map(jnp.shape, params) == {"kernel": (4, 4, 8, 2)}
+  expected = nn.Conv(2, (4, 4), 1, "VALID", use_bias=False).apply({"params": params}, x)
+  np.testing.assert_allclose(layer.apply({"params": params}, x), expected, atol=1e-5, rtol=0)
+  with pytest.raises(ValueError, match="4, 4"):
+    layer.apply({"params": params}, jnp.zeros((3, 8, 8, 8)))
+
+
 # DCGAN.
 
 
@@ -146,6 +262,10 @@ def test_dcgan_parameter_counts(image_size):
   expected_g, expected_d = _dcgan_expected_counts(image_size, 3, 100, 64, 64)
   assert _num_params(g_vars["params"]) == expected_g
   assert _num_params(d_vars["params"]) == expected_d
+  plain_conv = models.make_discriminator(_model_config(downsample_method="conv"), spec)
+  plain_vars = jax.eval_shape(lambda: plain_conv.init(
+      jax.random.key(0), jnp.zeros((2, *spec.shape)), train=False))
+  assert jax.tree.map(jnp.shape, plain_vars) == jax.tree.map(jnp.shape, d_vars)
   if image_size == 64:  # the PyTorch DCGAN example's well-known totals
     assert (expected_g, expected_d) == (3_576_704, 2_765_568)
 
@@ -253,6 +373,42 @@ def test_dcgan_spectral_norm_state_updates_only_when_asked():
   top = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
   sigma = converged["batch_stats"]["SpectralNorm_1"]["Conv_1/kernel/sigma"]
   np.testing.assert_allclose(sigma, top, rtol=1e-3)
+
+
+def test_dcgan_discriminator_same_as_with_plain_conv():
+  """The default downsampling gives nn.Conv's parameters (names, shapes, initial values) and
+  function, with BatchNorm and spectral norm (each method alone: test_strided_conv_*)."""
+  spec = _spec("image", (32, 32, 3))
+  discriminators = [
+      models.make_discriminator(_model_config(d_width=8, d_spectral_norm=True,
+                                              downsample_method=method), spec)
+      for method in ("auto", "conv")]
+
+  @jax.jit
+  def run(x):
+    results = []
+    for discriminator in discriminators:
+      variables = discriminator.init(jax.random.key(1), x, train=False)
+
+      def logits(params, x, discriminator=discriminator, variables=variables):
+        return discriminator.apply({**variables, "params": params}, x, train=True,
+                                   mutable=["batch_stats"])
+
+      out, vjp, state = jax.vjp(logits, variables["params"], x, has_aux=True)
+      results.append((variables, out, state, vjp(jnp.ones_like(out))))
+    return results
+
+  x = _normal(np.random.default_rng(0), (4, 32, 32, 3))
+  (variables, logits, state, grads), (ref_variables, ref_logits, ref_state, ref_grads) = run(x)
+  assert discriminators[0].downsample_method == "auto"
+  # Equal draws, up to float rounding (the two inits are different programs).
+  jax.tree.map(functools.partial(np.testing.assert_allclose, atol=0, rtol=1e-6),
+               variables, ref_variables)
+  np.testing.assert_allclose(logits, ref_logits, atol=1e-5, rtol=1e-5)
+  jax.tree.map(functools.partial(np.testing.assert_allclose, atol=1e-5, rtol=1e-4),
+               state, ref_state)
+  jax.tree.map(functools.partial(np.testing.assert_allclose, atol=1e-4, rtol=1e-4),
+               grads, ref_grads)
 
 
 # DCGAN against a PyTorch re-implementation of the PyTorch DCGAN example (pytorch/examples).
@@ -425,6 +581,8 @@ def test_mlp_discriminator_leaky_and_spectral_norm():
     (dict(d_spectral_norm="yes"), _spec("image", (32, 32, 3)), r"config\.model\.d_spectral_norm"),
     (dict(upsample_method="deconv"), _spec("image", (32, 32, 3)),
      r"config\.model\.upsample_method.*matmul"),
+    (dict(downsample_method="strided"), _spec("image", (32, 32, 3)),
+     r"config\.model\.downsample_method.*auto, matmul, im2col, conv"),
     (dict(name="mlp", mlp_d_activation="tanh"), _spec("vector", (2,)),
      r"config\.model\.mlp_d_activation.*relu, leaky_relu"),
     (dict(name="mlp", mlp_hidden=()), _spec("vector", (2,)), r"config\.model\.mlp_hidden"),
@@ -442,11 +600,15 @@ def test_check_model_errors(overrides, spec, match):
 def test_factory_passes_config_through():
   spec = _spec("image", (32, 32, 1))
   config = _model_config(latent_dim=7, g_width=4, d_width=5, g_batchnorm=False,
-                         d_spectral_norm=True, upsample_method="conv3x3")
+                         d_spectral_norm=True, upsample_method="conv3x3",
+                         downsample_method="im2col")
   generator = models.make_generator(config, spec)
   discriminator = models.make_discriminator(config, spec)
   assert (generator.image_size, generator.channels, generator.latent_dim, generator.width,
           generator.use_batchnorm, generator.upsample_method) == (32, 1, 7, 4, False, "conv3x3")
-  assert (discriminator.width, discriminator.use_batchnorm, discriminator.spectral_norm) == (
-      5, True, True)
+  assert (discriminator.width, discriminator.use_batchnorm, discriminator.spectral_norm,
+          discriminator.downsample_method) == (5, True, True, "im2col")
+  defaults = _model_config()
+  assert models.make_generator(defaults, spec).upsample_method == "auto"
+  assert models.make_discriminator(defaults, spec).downsample_method == "auto"
   assert models.MODELS == ("dcgan", "mlp")

@@ -15,8 +15,15 @@ from typing import Any
 import flax.linen as nn
 
 from nssgan.models.dcgan import IMAGE_SIZES, DCGANDiscriminator, DCGANGenerator, check_image_size
+from nssgan.models.layers import DOWNSAMPLE_METHODS
 from nssgan.models.layers import METHODS as UPSAMPLE_METHODS
-from nssgan.models.layers import UpsampleConv, subpixel_conv_transpose
+from nssgan.models.layers import (
+    DownsampleConv,
+    UpsampleConv,
+    WholeMapConv,
+    strided_conv,
+    subpixel_conv_transpose,
+)
 from nssgan.models.mlp import ACTIVATIONS, MLPDiscriminator, MLPGenerator
 
 ModelConfig = Any  # an ml_collections.ConfigDict (`config.model`)
@@ -44,7 +51,11 @@ def _check_choice(cfg: ModelConfig, field: str, choices) -> None:
 
 
 def _upsample_method(cfg: ModelConfig) -> str:
-  return cfg.get("upsample_method", "matmul")
+  return cfg.get("upsample_method", "auto")
+
+
+def _downsample_method(cfg: ModelConfig) -> str:
+  return cfg.get("downsample_method", "auto")
 
 
 # DCGAN
@@ -58,6 +69,9 @@ def _check_dcgan(cfg: ModelConfig, spec: Spec) -> None:
   if _upsample_method(cfg) not in UPSAMPLE_METHODS:
     _fail("upsample_method", _upsample_method(cfg),
           f"is not valid; choose one of: {', '.join(UPSAMPLE_METHODS)}.")
+  if _downsample_method(cfg) not in DOWNSAMPLE_METHODS:
+    _fail("downsample_method", _downsample_method(cfg),
+          f"is not valid; choose one of: {', '.join(DOWNSAMPLE_METHODS)}.")
   if spec.kind != "image" or len(spec.shape) != 3:
     raise ValueError(
         f"config.model.name='dcgan' needs image data, but the dataset gives {spec.kind} "
@@ -90,6 +104,7 @@ def _dcgan_discriminator(cfg: ModelConfig, spec: Spec) -> nn.Module:
       width=cfg.d_width,
       use_batchnorm=cfg.d_batchnorm,
       spectral_norm=cfg.d_spectral_norm,
+      downsample_method=_downsample_method(cfg),
   )
 
 
@@ -171,17 +186,21 @@ def make_discriminator(model_config: ModelConfig, spec: Spec) -> nn.Module:
 
 
 __all__ = [
+    "DOWNSAMPLE_METHODS",
     "IMAGE_SIZES",
     "MODELS",
     "UPSAMPLE_METHODS",
     "DCGANDiscriminator",
     "DCGANGenerator",
+    "DownsampleConv",
     "MLPDiscriminator",
     "MLPGenerator",
     "UpsampleConv",
+    "WholeMapConv",
     "check_image_size",
     "check_model",
     "make_discriminator",
     "make_generator",
+    "strided_conv",
     "subpixel_conv_transpose",
 ]

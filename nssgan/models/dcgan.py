@@ -3,7 +3,8 @@
 The PyTorch example is 64×64; here the number of stride-2 layers follows the image size, so
 32, 64 and 128 px share one definition (64 px is exactly the example). The generator's
 ConvTranspose2d(4, 2, 1) layers are `UpsampleConv`: the same function and parameters, written
-without a transposed convolution (see `layers.py`).
+without a transposed convolution; the discriminator's Conv2d(4, 2, 1) layers likewise are
+`DownsampleConv` (see `layers.py`).
 """
 
 import math
@@ -75,7 +76,7 @@ class DCGANGenerator(nn.Module):
   latent_dim: int = 100
   width: int = 64
   use_batchnorm: bool = True
-  upsample_method: str = "matmul"
+  upsample_method: str = "auto"
 
   @nn.compact
   def __call__(self, z: Array, train: bool) -> Array:
@@ -103,7 +104,9 @@ class DCGANDiscriminator(nn.Module):
   """Images (N, image_size, image_size, C) → logits (N,), no sigmoid.
 
   Layers: Conv(4, 2, 1) to `width`, LeakyReLU(0.2), [Conv(4, 2, 1), BN, LeakyReLU(0.2)]
-  doubling the channels down to 4×4, Conv(4, 1, 0) to one logit. All convolutions bias-free.
+  doubling the channels down to 4×4, Conv(4, 1, 0) to one logit. All convolutions bias-free;
+  by default computed without XLA's convolution (`layers.DownsampleConv`), whose gradients
+  are slow on CPU, with the parameters of `nn.Conv` (named Conv_0, Conv_1, ...).
 
   Attributes:
     image_size: input height and width, one of IMAGE_SIZES.
@@ -112,6 +115,10 @@ class DCGANDiscriminator(nn.Module):
     use_batchnorm: BatchNorm after every convolution but the first and the last.
     spectral_norm: spectral normalization of every convolution (`nn.SpectralNorm`; its power
       iteration state lives in the 'batch_stats' collection).
+    downsample_method: how the Conv(4, 2, 1) layers are computed, see
+      `layers.strided_conv`; with any method but 'conv' (plain `nn.Conv` layers) the last
+      Conv(4, 1, 0) is a Dense over the flattened 4×4 map (`layers.WholeMapConv`). The
+      parameters are the same for all methods.
   """
 
   image_size: int
@@ -119,6 +126,7 @@ class DCGANDiscriminator(nn.Module):
   width: int = 64
   use_batchnorm: bool = True
   spectral_norm: bool = False
+  downsample_method: str = "auto"
 
   @nn.compact
   def __call__(self, x: Array, train: bool, update_stats: bool | None = None) -> Array:
@@ -135,22 +143,35 @@ class DCGANDiscriminator(nn.Module):
       raise ValueError(f"x must have shape (N, {', '.join(map(str, expected))}), got {x.shape}")
     update_stats = train if update_stats is None else update_stats
 
-    def conv(x, features, strides, padding):
-      layer = nn.Conv(
-          features, (4, 4), strides, padding, use_bias=False, kernel_init=dcgan_init
-      )
+    plain = self.downsample_method == "conv"
+    n_convs = 0
+
+    def conv(x, features, last=False):
+      nonlocal n_convs
+      # Named as nn.Conv would be, so the parameter tree is the same for every method.
+      name = f"Conv_{n_convs}"
+      n_convs += 1
+      if plain:
+        strides, padding = (1, "VALID") if last else (2, 1)
+        layer = nn.Conv(features, (4, 4), strides, padding, use_bias=False,
+                        kernel_init=dcgan_init, name=name)
+      elif last:
+        layer = layers.WholeMapConv(features, kernel_init=dcgan_init, name=name)
+      else:
+        layer = layers.DownsampleConv(features, kernel_init=dcgan_init,
+                                      method=self.downsample_method, name=name)
       if self.spectral_norm:
         return nn.SpectralNorm(layer)(x, update_stats=update_stats)
       return layer(x)
 
     n_down = num_resamplings(self.image_size)
     features = self.width
-    x = nn.leaky_relu(conv(x, features, 2, 1), 0.2)
+    x = nn.leaky_relu(conv(x, features), 0.2)
     for _ in range(n_down - 1):
       features *= 2
-      x = conv(x, features, 2, 1)
+      x = conv(x, features)
       if self.use_batchnorm:
         x = batch_norm(train)(x)
       x = nn.leaky_relu(x, 0.2)
-    x = conv(x, 1, 1, "VALID")
+    x = conv(x, 1, last=True)
     return x.reshape(-1)

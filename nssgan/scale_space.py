@@ -184,13 +184,15 @@ def _spectral(key, x, t, sigma, kernel):
     lam = jnp.asarray(np.outer(smoothing_eigenvalues(kernel, h),
                                smoothing_eigenvalues(kernel, w)), x.dtype)[..., None]
     t = jnp.asarray(t, jnp.int32)
-    coefficients = jnp.einsum('uh,nhwc,vw->nuvc', c_h, x, c_w)
+    # Full f32 products: GPUs and TPUs would otherwise round them to TF32 / bf16.
+    dct = functools.partial(jnp.einsum, precision=jax.lax.Precision.HIGHEST)
+    coefficients = dct('uh,nhwc,vw->nuvc', c_h, x, c_w)
     coefficients = _integer_power(lam, t) * coefficients
     if sigma:
         noise_std = sigma * jnp.sqrt(_geometric_sum(jnp.square(lam), t))
         coefficients = coefficients + noise_std * jax.random.normal(
             key, x.shape, x.dtype)
-    return jnp.einsum('uh,nuvc,vw->nhwc', c_h, coefficients, c_w)
+    return dct('uh,nuvc,vw->nhwc', c_h, coefficients, c_w)
 
 
 def noisy_scale_space(key: jax.Array | None, x: jax.Array, t, *,

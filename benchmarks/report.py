@@ -9,8 +9,17 @@ import jax
 
 def machine() -> str:
     """One line naming the machine and the JAX backend the figures come from."""
-    return (f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
+    line = (f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
             f'jax {jax.__version__} ({jax.default_backend()})')
+    if jax.default_backend() != 'cpu':
+        line += f', {jax.devices()[0].device_kind}'
+    return line
+
+
+def section_name(name: str) -> str:
+    """``name`` for CPU figures, ``name_gpu`` (etc.) for an accelerator's, so both stay."""
+    backend = jax.default_backend()
+    return name if backend == 'cpu' else f'{name}_{backend}'
 
 
 def write_section(path: str, name: str, body: str) -> None:

@@ -19,12 +19,12 @@ import ml_collections
 from nssgan import data, scale_space, train
 from nssgan.configs import base_config, scale_space_settings
 
-from report import machine, write_section
+from report import machine, section_name, write_section
 
 TIMES = (0, 8, 64, 256)
 
 
-def _seconds(fn, *args, repeats: int = 3) -> float:
+def _seconds(fn, *args, repeats: int = 10) -> float:
     jax.block_until_ready(fn(*args))
     start = time.perf_counter()
     for _ in range(repeats):
@@ -44,7 +44,7 @@ def time_phi() -> dict[str, list[float]]:
     return results
 
 
-def time_step(stabilizer: str, steps: int = 5) -> float:
+def time_step(stabilizer: str, steps: int = 10) -> float:
     config = base_config()
     config.dataset = 'photo_patches'
     config.image_size = 64
@@ -76,15 +76,16 @@ def main():
         lines.append(f'| {method} | ' + ' | '.join(f'{1e3 * s:.1f} ms' for s in seconds)
                      + ' |')
     plain, nss = time_step('none'), time_step('nss')
-    lines += ['', '| DCGAN-64 train step (batch 64) | s/step |', '|---|---|',
-              f'| no scheme | {plain:.3f} |',
-              f'| nss, t = 256, spectral | {nss:.3f} (+{100 * (nss / plain - 1):.1f}%) |']
+    lines += ['', '| DCGAN-64 train step (batch 64) | ms/step |', '|---|---|',
+              f'| no scheme | {1e3 * plain:.1f} |',
+              f'| nss, t = 256, spectral | {1e3 * nss:.1f} (+{100 * (nss / plain - 1):.1f}%) |']
     table = '\n'.join(lines)
     print(f'Φ_t on a 64×64×64×3 batch; {machine()}')
     print(table)
     if args.markdown:
-        write_section(args.markdown, 'scale_space', (
-            f'## Noisy scale-space\n\n`python benchmarks/scale_space.py` on '
+        write_section(args.markdown, section_name('scale_space'), (
+            f'## Noisy scale-space ({jax.default_backend().upper()})\n\n'
+            f'`python benchmarks/scale_space.py` on '
             f'{machine()}: Φ_t of a 64×64×64×3 batch (σ = 0.15, 3×3 binomial, '
             f'symmetric borders), and the DCGAN-64 step with and without NSS.\n\n'
             f'{table}'))

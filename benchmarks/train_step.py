@@ -8,9 +8,11 @@ channels) and batch 64 of random images.
 
     python benchmarks/train_step.py [--steps 10] [--naive] [--markdown BENCHMARKS.md]
 
-``--naive`` also times a Flax generator written with ``nn.ConvTranspose`` (the
-layer's textbook form), to show what the sub-pixel upsampling buys on XLA:CPU.
-``--markdown`` replaces this benchmark's section of that file with the results.
+``--naive`` also times the models with XLA's own convolutions (``lax.conv_transpose``
+in G, strided ``conv_general_dilated`` in D: the layers' textbook form), to show what
+the matrix-product forms of ``nssgan.models.layers`` buy on XLA:CPU. PyTorch runs on
+the GPU when JAX does and torch sees one. ``--markdown`` replaces this benchmark's
+section of that file (one section per JAX backend) with the results.
 """
 
 import argparse
@@ -23,13 +25,15 @@ import ml_collections
 from nssgan import data, train
 from nssgan.configs import base_config
 
-from report import machine, write_section
+from report import machine, section_name, write_section
 
 BATCH, SIZE, WIDTH, LATENT = 64, 64, 64, 100
 
 
-def _config() -> ml_collections.FrozenConfigDict:
+def _config(upsample: str, downsample: str) -> ml_collections.FrozenConfigDict:
     config = base_config()
+    config.model.upsample_method = upsample
+    config.model.downsample_method = downsample
     config.dataset = 'photo_patches'  # 64×64 RGB; the data itself is random here.
     config.image_size = SIZE
     config.batch_size = BATCH
@@ -49,8 +53,8 @@ def _time(run_step, steps: int, warmup: int = 2) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def time_nssgan(steps: int) -> float:
-    config = _config()
+def time_nssgan(steps: int, upsample: str = 'auto', downsample: str = 'auto') -> float:
+    config = _config(upsample, downsample)
     spec = data.dataset_spec(config.dataset, config.image_size)
     state = train.create_state(config, spec, jax.random.PRNGKey(0))
     reals = jax.random.uniform(jax.random.PRNGKey(1), (1, BATCH, SIZE, SIZE, 3),
@@ -65,37 +69,13 @@ def time_nssgan(steps: int) -> float:
     return _time(run_step, steps)
 
 
-def time_naive_flax(steps: int) -> float:
-    """The same step with the generator's upsampling as ``nn.ConvTranspose``."""
-    from flax import linen as nn
-
-    from nssgan.models import layers
-
-    class NaiveUpsample(nn.Module):
-        features: int
-
-        @nn.compact
-        def __call__(self, x):
-            # PyTorch ConvTranspose2d(4, 2, 1) == conv_transpose with padding 2 and a
-            # spatially flipped kernel; flax's transpose_kernel=True flips it.
-            return nn.ConvTranspose(self.features, (4, 4), strides=(2, 2),
-                                    padding=((2, 2), (2, 2)), use_bias=False,
-                                    transpose_kernel=True)(x)
-
-    original = layers.UpsampleConv
-    layers.UpsampleConv = lambda features, **_: NaiveUpsample(features)
-    try:
-        return time_nssgan(steps)
-    finally:
-        layers.UpsampleConv = original
-
-
 def time_pytorch(steps: int) -> float | None:
     try:
         import torch
         from torch import nn
     except ImportError:
         return None
+    device = 'cuda' if jax.default_backend() == 'gpu' and torch.cuda.is_available() else 'cpu'
     torch.manual_seed(0)
     ngf = ndf = WIDTH
     generator = nn.Sequential(
@@ -117,15 +97,17 @@ def time_pytorch(steps: int) -> float | None:
         nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),
         nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2, True),
         nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False))
+    generator, discriminator = generator.to(device), discriminator.to(device)
     opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
-    reals = torch.rand(BATCH, 3, SIZE, SIZE) * 2 - 1
-    ones, zeros = torch.ones(BATCH), torch.zeros(BATCH)
+    reals = torch.rand(BATCH, 3, SIZE, SIZE, device=device) * 2 - 1
+    ones = torch.ones(BATCH, device=device)
+    zeros = torch.zeros(BATCH, device=device)
 
     def run_step():
         with torch.no_grad():
-            fake = generator(torch.randn(BATCH, LATENT, 1, 1))
+            fake = generator(torch.randn(BATCH, LATENT, 1, 1, device=device))
         opt_d.zero_grad()
         d_loss = (bce(discriminator(reals).view(-1), ones)
                   + bce(discriminator(fake).view(-1), zeros))
@@ -133,9 +115,11 @@ def time_pytorch(steps: int) -> float | None:
         opt_d.step()
         opt_g.zero_grad()
         g_loss = bce(discriminator(generator(
-            torch.randn(BATCH, LATENT, 1, 1))).view(-1), ones)
+            torch.randn(BATCH, LATENT, 1, 1, device=device))).view(-1), ones)
         g_loss.backward()
         opt_g.step()
+        if device == 'cuda':
+            torch.cuda.synchronize()
     return _time(run_step, steps)
 
 
@@ -146,19 +130,22 @@ def main():
     parser.add_argument('--markdown', default=None)
     args = parser.parse_args()
 
-    rows = [('nssgan (Flax, sub-pixel upsampling)', time_nssgan(args.steps))]
+    rows = [('nssgan (default layers)', time_nssgan(args.steps))]
     if args.naive:
-        rows.append(('Flax with nn.ConvTranspose (naive)', time_naive_flax(args.steps)))
+        rows.append(('nssgan with XLA convolutions (naive)',
+                     time_nssgan(args.steps, 'conv_transpose', 'conv')))
     torch_seconds = time_pytorch(args.steps)
     if torch_seconds is not None:
         import torch
-        rows.append((f'PyTorch {torch.__version__} (same architecture)',
+        on_gpu = jax.default_backend() == 'gpu' and torch.cuda.is_available()
+        where = 'GPU' if on_gpu else 'CPU'
+        rows.append((f'PyTorch {torch.__version__} on the {where} (same architecture)',
                      torch_seconds))
     ours = rows[0][1]
-    lines = ['| implementation | s/step | images/s | time vs nssgan |',
+    lines = ['| implementation | ms/step | images/s | time vs nssgan |',
              '|---|---|---|---|']
     for name, seconds in rows:
-        lines.append(f'| {name} | {seconds:.3f} | {BATCH / seconds:.0f} | '
+        lines.append(f'| {name} | {1e3 * seconds:.1f} | {BATCH / seconds:.0f} | '
                      f'{seconds / ours:.2f}× |')
     table = '\n'.join(lines)
     print(f'DCGAN-64 train step, batch {BATCH}, {args.steps} timed steps; {machine()}')
@@ -170,8 +157,9 @@ def main():
 def _write_section(path: str, table: str, args) -> None:
     command = ('python benchmarks/train_step.py' + (' --naive' if args.naive else '')
                + f' --steps {args.steps}')
-    write_section(path, 'train_step', (
-        f'## DCGAN-64 train step\n\n`{command}` on {machine()}; batch {BATCH}, one D '
+    write_section(path, section_name('train_step'), (
+        f'## DCGAN-64 train step ({jax.default_backend().upper()})\n\n'
+        f'`{command}` on {machine()}; batch {BATCH}, one D '
         f'and one G update per step.\n\n{table}'))
 
 

@@ -569,6 +569,81 @@ def test_mlp_discriminator_leaky_and_spectral_norm():
   assert set(mutated["batch_stats"]) == {"SpectralNorm_0", "SpectralNorm_1"}
 
 
+# Per-example input gradients with BatchNorm: D(concat([x, stop_gradient(x)]), stats_mask).
+
+
+def _bn_discriminator(kind):
+  """A small discriminator with BatchNorm (the MLP also with spectral norm), and the shape of
+  an input batch of 4."""
+  if kind == "dcgan":
+    config = _model_config(d_width=4)
+    return models.make_discriminator(config, _spec("image", (32, 32, 3))), (4, 32, 32, 3)
+  config = _model_config(name="mlp", mlp_hidden=(16, 16, 16), d_spectral_norm=True)
+  return models.make_discriminator(config, _spec("vector", (5,))), (4, 5)
+
+
+def _independent_logits(discriminator, variables, x):
+  """D's training-mode logits for x, the statistics taken from a stop-gradient copy."""
+  n = x.shape[0]
+  doubled = jnp.concatenate([x, jax.lax.stop_gradient(x)])
+  mask = jnp.arange(2 * n) >= n
+  logits, state = discriminator.apply(variables, doubled, train=True, stats_mask=mask,
+                                      mutable=["batch_stats"])
+  return logits[:n], state
+
+
+def _plain_logits(discriminator, variables, x):
+  return discriminator.apply(variables, x, train=True, mutable=["batch_stats"])
+
+
+@pytest.mark.parametrize("kind", ["dcgan", "mlp"])
+def test_stats_mask_makes_examples_independent(kind):
+  """The masked call's logits, running-statistics update and parameter gradients are those of
+  the plain training-mode call, but the Jacobian of its logits w.r.t. x is block diagonal
+  (logit i depends on x_i alone); the plain call's is not."""
+  discriminator, shape = _bn_discriminator(kind)
+  assert discriminator.uses_batch_statistics
+
+  @jax.jit
+  def run(x):
+    variables = discriminator.init(jax.random.key(1), x, train=False)
+    results = []
+    for fn in (_independent_logits, _plain_logits):
+      def loss(params, fn=fn):
+        logits, state = fn(discriminator, {**variables, "params": params}, x)
+        return jnp.sum(logits * jnp.arange(1.0, 5.0)), (logits, state)
+
+      grads, (logits, state) = jax.grad(loss, has_aux=True)(variables["params"])
+      jacobian = jax.jacrev(lambda x, fn=fn: fn(discriminator, variables, x)[0])(x)
+      results.append((logits, state, grads, jacobian.reshape(4, 4, -1)))
+    return results
+
+  x = _normal(np.random.default_rng(0), shape)
+  (logits, state, grads, jacobian), (ref_logits, ref_state, ref_grads, ref_jacobian) = run(x)
+  np.testing.assert_allclose(logits, ref_logits, atol=1e-5, rtol=1e-5)
+  assert jax.tree.structure(state) == jax.tree.structure(ref_state)
+  jax.tree.map(functools.partial(np.testing.assert_allclose, atol=1e-6, rtol=1e-5),
+               state, ref_state)
+  jax.tree.map(functools.partial(np.testing.assert_allclose, atol=1e-5, rtol=1e-4),
+               grads, ref_grads)
+
+  jacobian, ref_jacobian = np.asarray(jacobian), np.asarray(ref_jacobian)
+  off_diagonal = ~np.eye(4, dtype=bool)
+  assert np.all(jacobian[off_diagonal] == 0)
+  assert np.all(np.any(ref_jacobian[off_diagonal] != 0, axis=-1))
+  assert all(np.any(jacobian[i, i] != 0) for i in range(4))
+
+
+def test_stats_mask_rejects_wrong_shape():
+  discriminator, shape = _bn_discriminator("mlp")
+  x = jnp.zeros(shape)
+  variables = jax.eval_shape(
+      functools.partial(discriminator.init, train=False), jax.random.key(0), x)
+  with pytest.raises(ValueError, match=r"stats_mask must have shape \(4,\)"):
+    jax.eval_shape(functools.partial(discriminator.apply, train=True, mutable=["batch_stats"]),
+                   variables, x, stats_mask=jnp.ones(3, bool))
+
+
 # Factory and checks.
 
 
@@ -611,4 +686,4 @@ def test_factory_passes_config_through():
   defaults = _model_config()
   assert models.make_generator(defaults, spec).upsample_method == "auto"
   assert models.make_discriminator(defaults, spec).downsample_method == "auto"
-  assert models.MODELS == ("dcgan", "mlp")
+  assert models.MODELS == ("dcgan", "mlp", "sngan_cnn", "sngan_resnet")

@@ -13,7 +13,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from nssgan.models import layers
+from nssgan.models import layers, norm
 
 Array = jax.Array
 
@@ -28,12 +28,14 @@ def bn_scale_init(key: Array, shape, dtype=jnp.float32) -> Array:
   return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
 
 
-def check_image_size(model_name: str, image_size: int) -> None:
-  """Raises ValueError unless `model_name` can be built for square images of `image_size` px."""
-  if image_size not in IMAGE_SIZES:
+def check_image_size(model_name: str, image_size: int, sizes: tuple[int, ...] = IMAGE_SIZES
+                     ) -> None:
+  """Raises ValueError unless `model_name` can be built for square images of `image_size` px,
+  one of `sizes` (DCGAN's by default)."""
+  if image_size not in sizes:
     raise ValueError(
         f"config.image_size={image_size!r} is not valid for model {model_name!r}; "
-        f"choose one of: {', '.join(map(str, IMAGE_SIZES))}."
+        f"choose one of: {', '.join(map(str, sizes))}."
     )
 
 
@@ -49,9 +51,7 @@ def batch_norm(train: bool) -> nn.BatchNorm:
   One difference remains: flax keeps the biased batch variance in its running average, PyTorch
   the unbiased one (a factor n/(n−1), n = batch·height·width); train-mode outputs are equal.
   """
-  return nn.BatchNorm(
-      use_running_average=not train, momentum=0.9, epsilon=1e-5, scale_init=bn_scale_init
-  )
+  return norm.batch_norm(train, scale_init=bn_scale_init)
 
 
 class DCGANGenerator(nn.Module):
@@ -129,7 +129,8 @@ class DCGANDiscriminator(nn.Module):
   downsample_method: str = "auto"
 
   @nn.compact
-  def __call__(self, x: Array, train: bool, update_stats: bool | None = None) -> Array:
+  def __call__(self, x: Array, train: bool, update_stats: bool | None = None,
+               stats_mask: Array | None = None) -> Array:
     """Per-example logits.
 
     Args:
@@ -137,11 +138,14 @@ class DCGANDiscriminator(nn.Module):
       train: BatchNorm uses batch statistics (and updates its running averages) if True, the
         running averages otherwise.
       update_stats: advance the spectral-norm power iteration; defaults to `train`.
+      stats_mask: optional bool (N,): the examples whose statistics BatchNorm uses in training
+        mode (all by default); see `nssgan.models.norm`.
     """
     expected = (self.image_size, self.image_size, self.channels)
     if x.shape[1:] != expected:
       raise ValueError(f"x must have shape (N, {', '.join(map(str, expected))}), got {x.shape}")
     update_stats = train if update_stats is None else update_stats
+    mask = norm.broadcast_stats_mask(stats_mask, x)
 
     plain = self.downsample_method == "conv"
     n_convs = 0
@@ -160,9 +164,7 @@ class DCGANDiscriminator(nn.Module):
       else:
         layer = layers.DownsampleConv(features, kernel_init=dcgan_init,
                                       method=self.downsample_method, name=name)
-      if self.spectral_norm:
-        return nn.SpectralNorm(layer)(x, update_stats=update_stats)
-      return layer(x)
+      return norm.maybe_spectral_norm(layer, x, self.spectral_norm, update_stats)
 
     n_down = num_resamplings(self.image_size)
     features = self.width
@@ -171,7 +173,12 @@ class DCGANDiscriminator(nn.Module):
       features *= 2
       x = conv(x, features)
       if self.use_batchnorm:
-        x = batch_norm(train)(x)
+        x = batch_norm(train)(x, mask=mask)
       x = nn.leaky_relu(x, 0.2)
     x = conv(x, 1, last=True)
     return x.reshape(-1)
+
+  @property
+  def uses_batch_statistics(self) -> bool:
+    """Whether training-mode logits depend on other examples of the batch (BatchNorm)."""
+    return self.use_batchnorm

@@ -49,6 +49,20 @@ def flat_normal(stddev: float = 0.02) -> Callable[..., Array]:
   return init
 
 
+def flat_kaiming_normal() -> Callable[..., Array]:
+  """PyTorch's `init.kaiming_normal_` default: N(0, 2 / fan_in), sampled flat like `flat_normal`.
+
+  fan_in is the product of all but the last dimension: C_in for a (C_in, C_out) Dense kernel,
+  kh·kw·C_in for an HWIO convolution kernel, as PyTorch computes it for Linear and Conv2d.
+  """
+
+  def init(key: Array, shape, dtype=jnp.float32) -> Array:
+    stddev = math.sqrt(2.0 / math.prod(shape[:-1]))
+    return stddev * jax.random.normal(key, (math.prod(shape),), dtype).reshape(shape)
+
+  return init
+
+
 def _phase_taps(ph: int, pw: int):
   """Yields (a, b, tap_h, tap_w): output phase (ph, pw) reads x[m + ph + a - 1, n + pw + b - 1]."""
   for a in range(2):

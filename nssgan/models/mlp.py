@@ -12,6 +12,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from nssgan.models import norm
+
 Array = jax.Array
 
 OUTPUT_ACTIVATIONS = {"tanh": jnp.tanh, "linear": lambda x: x}
@@ -26,7 +28,7 @@ def _lookup(table: dict, name: str, field: str):
 
 def batch_norm(train: bool) -> nn.BatchNorm:
   """PyTorch's BatchNorm1d defaults (eps 1e-5, momentum 0.1); scale 1, bias 0."""
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)
+  return norm.batch_norm(train)
 
 
 class MLPGenerator(nn.Module):
@@ -78,27 +80,33 @@ class MLPDiscriminator(nn.Module):
   spectral_norm: bool = False
 
   @nn.compact
-  def __call__(self, x: Array, train: bool, update_stats: bool | None = None) -> Array:
+  def __call__(self, x: Array, train: bool, update_stats: bool | None = None,
+               stats_mask: Array | None = None) -> Array:
     """Per-example logits.
 
     Args:
       x: (N, ...) batch.
       train: BatchNorm uses (and updates) batch statistics if True, running averages otherwise.
       update_stats: advance the spectral-norm power iteration; defaults to `train`.
+      stats_mask: optional bool (N,): the examples whose statistics BatchNorm uses in training
+        mode (all by default); see `nssgan.models.norm`.
     """
     activation = _lookup(ACTIVATIONS, self.activation, "activation")
     update_stats = train if update_stats is None else update_stats
 
     def dense(x, width):
-      layer = nn.Dense(width)
-      if self.spectral_norm:
-        return nn.SpectralNorm(layer)(x, update_stats=update_stats)
-      return layer(x)
+      return norm.maybe_spectral_norm(nn.Dense(width), x, self.spectral_norm, update_stats)
 
     x = x.reshape(x.shape[0], -1)
+    mask = norm.broadcast_stats_mask(stats_mask, x)
     for i, width in enumerate(self.hidden):
       x = dense(x, width)
       if self.use_batchnorm and i > 0:
-        x = batch_norm(train)(x)
+        x = batch_norm(train)(x, mask=mask)
       x = activation(x)
     return dense(x, 1).reshape(-1)
+
+  @property
+  def uses_batch_statistics(self) -> bool:
+    """Whether training-mode logits depend on other examples of the batch (BatchNorm)."""
+    return self.use_batchnorm and len(self.hidden) > 1

@@ -7,7 +7,9 @@ the bad value and what would be valid.
 import jax
 import ml_collections
 
-from nssgan import data, losses, models, stabilizers
+from nssgan import data, losses, models, stabilizers, train
+from nssgan.stabilizers import penalties
+from nssgan.state import LR_DECAYS
 
 
 class ConfigError(ValueError):
@@ -41,6 +43,8 @@ def validate(config: ml_collections.ConfigDict, *,
     if not 0.0 <= config.ema_decay < 1.0:
         raise ConfigError(f'config.ema_decay={config.ema_decay!r} must be in [0, 1) '
                           '(0 disables the generator EMA).')
+    _check_choice('optimizer.lr_decay', config.optimizer.get('lr_decay', 'none'),
+                  LR_DECAYS)
     for field in ('g_lr', 'd_lr'):
         if not config.optimizer[field] > 0:
             raise ConfigError(f'config.optimizer.{field}={config.optimizer[field]!r} '
@@ -53,6 +57,7 @@ def validate(config: ml_collections.ConfigDict, *,
     try:
         models.check_model(config.model, spec)
         stabilizers.get_stabilizer(config).check(spec)
+        penalties.check_penalty(*train.penalty_settings(config), spec)
     except ValueError as e:
         raise ConfigError(str(e)) from None
 
@@ -62,6 +67,12 @@ def validate(config: ml_collections.ConfigDict, *,
         raise ConfigError(
             f'config.batch_size={config.batch_size} is not divisible by the '
             f'{num_devices} devices; use a multiple of {num_devices}.')
+    g_batch_size = config.get('g_batch_size', 0)
+    if not isinstance(g_batch_size, int) or g_batch_size < 0 or (
+            g_batch_size % num_devices):
+        raise ConfigError(
+            f'config.g_batch_size={g_batch_size!r} must be 0 (same as batch_size) or a '
+            f'positive multiple of the {num_devices} devices.')
     if config.batch_size % num_processes:
         raise ConfigError(
             f'config.batch_size={config.batch_size} is not divisible by the '

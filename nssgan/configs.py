@@ -18,6 +18,7 @@ def base_config() -> ml_collections.ConfigDict:
     config.data_dir = config_dict.placeholder(str)  # TFDS data dir; None: TFDS default.
     config.image_size = 32
     config.batch_size = 64  # Global batch per D (and G) update.
+    config.g_batch_size = 0  # Latents per G update when it differs; 0: batch_size.
 
     config.num_train_steps = 5_000  # Generator updates.
     config.n_dis = 1  # D updates per G update.
@@ -28,6 +29,7 @@ def base_config() -> ml_collections.ConfigDict:
     config.optimizer.d_lr = 2e-4
     config.optimizer.b1 = 0.5
     config.optimizer.b2 = 0.999
+    config.optimizer.lr_decay = 'none'  # 'linear': to 0 over num_train_steps.
 
     config.model = ml_collections.ConfigDict()
     config.model.name = 'dcgan'
@@ -41,6 +43,7 @@ def base_config() -> ml_collections.ConfigDict:
     # method; see nssgan/models/layers.py). 'auto' picks the fastest on XLA:CPU.
     config.model.upsample_method = 'auto'
     config.model.downsample_method = 'auto'
+    config.model.resnet_d_pooling = 'mean'  # sngan_resnet D: 'mean' (GNGAN) or 'sum'.
     config.model.mlp_hidden = (512, 512, 512)
     config.model.mlp_d_activation = 'relu'
 
@@ -48,9 +51,16 @@ def base_config() -> ml_collections.ConfigDict:
     config.stabilizer = ml_collections.ConfigDict()
     config.stabilizer.name = 'none'
 
+    # A penalty added to D's loss with any scheme (nssgan.stabilizers.PENALTIES):
+    # 'none', 'r1', 'wgan_gp', 'dragan' or 'cr'; D's loss += weight × penalty.
+    config.penalty = ml_collections.ConfigDict()
+    config.penalty.name = 'none'
+    config.penalty.weight = 10.0
+
     config.ema_decay = 0.0  # Generator EMA; 0 disables it.
 
     config.log_every = 100
+    config.log_grad_norms = True  # Mean ‖∇ₓD‖ on reals and fakes, every log_every steps.
     config.sample_every = 1_000
     config.num_samples = 64  # Fixed-noise samples in each picture.
     config.checkpoint_every = 1_000
@@ -143,6 +153,76 @@ def hadamard_config(stabilizer: str) -> ml_collections.ConfigDict:
     config.model.d_batchnorm = False
     config.stabilizer = scale_space_settings(stabilizer, fixed_t=8, fraction=1.0)
     config.log_every = 500
+    config.sample_every = 5_000
+    config.checkpoint_every = 5_000
+    return config
+
+
+def nss_baseline_config(baseline: str, *, dataset: str, num_examples: int, epochs: int,
+                        learning_rate: float, b1: float, weight: float = 0.0
+                        ) -> ml_collections.ConfigDict:
+    """A baseline of the NSS paper's Table 3 in its setup (``nss_paper_config``).
+
+    ``baseline``: 'gan' (plain DCGAN), 'gan_gr' (R1, Mescheder et al. 2018), 'lsgan',
+    'wgan_gp' or 'dragan'; ``weight`` is Table 2's λ, the coefficient of the penalty
+    in D's loss.
+    """
+    config = nss_paper_config(dataset=dataset, num_examples=num_examples, epochs=epochs,
+                              learning_rate=learning_rate, b1=b1)
+    loss, penalty = {
+        'gan': ('non_saturating', 'none'),
+        'gan_gr': ('non_saturating', 'r1'),
+        'lsgan': ('least_squares', 'none'),
+        'wgan_gp': ('wasserstein', 'wgan_gp'),
+        'dragan': ('non_saturating', 'dragan'),
+    }[baseline]
+    config.loss = loss
+    config.penalty.name = penalty
+    config.penalty.weight = weight
+    return config
+
+
+def gngan_config(*, dataset: str, image_size: int, arch: str
+                 ) -> ml_collections.ConfigDict:
+    """The GN-GAN / PGN-GAN setup on CIFAR-10 and STL-10 (GNGAN-PyTorch's configs).
+
+    ``arch``: 'cnn' (its DCGAN-style CNN: BCE loss, n_dis 1, η 2e-4 for both) or
+    'resnet' (hinge loss, n_dis 5, η_D 4e-4, η_G 2e-4, linear decay to 0), each with
+    ``_cr`` for consistency regularization (λ = 5). Both: Adam β = (0, 0.9), D batch
+    64, G batch 128, 200k generator steps, z ~ N(0, I) of 128 dimensions, generator
+    EMA with decay 0.9999. The scheme is PGN; --config.stabilizer.name=gn gives GN-GAN
+    and =pgn_theory the PGN of the paper's Theorem 6.
+    """
+    arch, _, cr = arch.partition('_')
+    if arch not in ('cnn', 'resnet') or cr not in ('', 'cr'):
+        raise ValueError(f'unknown architecture {arch!r}; use cnn, resnet, cnn_cr or '
+                         'resnet_cr, e.g. --config=configs/pgn_cifar10.py:resnet')
+    config = base_config()
+    config.dataset = dataset
+    config.image_size = image_size
+    config.batch_size = 64
+    config.g_batch_size = 128
+    config.num_train_steps = 200_000
+    config.model.name = 'sngan_cnn' if arch == 'cnn' else 'sngan_resnet'
+    config.model.latent_dim = 128
+    config.optimizer.b1 = 0.0
+    config.optimizer.b2 = 0.9
+    if arch == 'cnn':
+        config.loss = 'non_saturating'
+        config.n_dis = 1
+        config.optimizer.g_lr = config.optimizer.d_lr = 2e-4
+    else:
+        config.loss = 'hinge'
+        config.n_dis = 5
+        config.optimizer.d_lr = 4e-4
+        config.optimizer.g_lr = 2e-4
+        config.optimizer.lr_decay = 'linear'
+    config.ema_decay = 0.9999
+    config.stabilizer.name = 'pgn'
+    if cr:
+        config.penalty.name = 'cr'
+        config.penalty.weight = 5.0
+    config.log_every = 100
     config.sample_every = 5_000
     config.checkpoint_every = 5_000
     return config

@@ -58,9 +58,26 @@ class GANState:
     key: jax.Array
 
 
-def make_optimizer(learning_rate: float, b1: float, b2: float
-                   ) -> optax.GradientTransformation:
-    """Adam, as used by every paper this project implements."""
+LR_DECAYS = ('none', 'linear')
+
+
+def make_optimizer(learning_rate: float, b1: float, b2: float, *,
+                   lr_decay: str = 'none', num_steps: int = 1,
+                   updates_per_step: int = 1) -> optax.GradientTransformation:
+    """Adam, as used by every paper this project implements.
+
+    ``lr_decay='linear'``: the rate falls linearly from ``learning_rate`` to 0 over
+    ``num_steps`` generator steps, η·(1 − k/K) at step k, constant within a step's
+    ``updates_per_step`` updates (``n_dis`` for D), as GNGAN-PyTorch's ``LambdaLR``
+    stepped once per generator step.
+    """
+    if lr_decay == 'linear':
+        def schedule(count):
+            return learning_rate * (1.0 - (count // updates_per_step) / num_steps)
+        return optax.adam(schedule, b1=b1, b2=b2)
+    if lr_decay != 'none':
+        raise ValueError(f'config.optimizer.lr_decay={lr_decay!r} is not valid; choose '
+                         f'one of: {", ".join(LR_DECAYS)}.')
     return optax.adam(learning_rate, b1=b1, b2=b2)
 
 
@@ -68,5 +85,8 @@ def optimizers(config) -> tuple[optax.GradientTransformation,
                                 optax.GradientTransformation]:
     """The generator's and the discriminator's optimizers for ``config``."""
     opt = config.optimizer
-    return (make_optimizer(opt.g_lr, opt.b1, opt.b2),
-            make_optimizer(opt.d_lr, opt.b1, opt.b2))
+    decay = dict(lr_decay=opt.get('lr_decay', 'none'),
+                 num_steps=config.num_train_steps)
+    return (make_optimizer(opt.g_lr, opt.b1, opt.b2, **decay),
+            make_optimizer(opt.d_lr, opt.b1, opt.b2, updates_per_step=config.n_dis,
+                           **decay))

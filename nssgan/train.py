@@ -20,6 +20,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from nssgan import losses, models, stabilizers
+from nssgan.stabilizers import gradients, penalties
 from nssgan.state import GANState, ModelState, optimizers
 
 PyTree = Any
@@ -50,6 +51,47 @@ def apply_model(model, params: PyTree, x: jax.Array, batch_stats: PyTree,
     out, mutated = model.apply(variables, x, train=True, mutable=['batch_stats'],
                                **kwargs)
     return out, mutated['batch_stats']
+
+
+def _has_batch_norm(batch_stats: PyTree) -> bool:
+    """Whether the variables hold BatchNorm statistics (flax names them 'mean', 'var')."""
+    return any(getattr(entry, 'key', None) == 'var'
+               for path, _ in jax.tree_util.tree_leaves_with_path(batch_stats)
+               for entry in path)
+
+
+def discriminator_apply(discriminator, params: PyTree) -> stabilizers.DiscriminatorApply:
+    """D's forward pass in the step: ``(x, batch_stats, *, independent=False,
+    update_stats=True) -> (logits, new_batch_stats)``.
+
+    ``independent=True`` makes each logit a function of its own sample only, so that
+    ``∇ₓ Σ logits`` is the per-sample input gradient the penalties need: D runs on
+    ``[x; stop_gradient(x)]`` with its BatchNorm layers taking their statistics from the
+    second half only (``stats_mask``), and the first half's logits are returned. Their
+    values (and the running statistics' update) are those of D on ``x`` in training
+    mode, and the statistics still depend on D's parameters, so the penalties'
+    parameter gradients are exact; only the statistics' dependence on the input is
+    cut. Without BatchNorm this is D itself. ``update_stats=False`` leaves the
+    spectral-norm power iterations alone.
+    """
+    def apply(x, batch_stats, *, independent=False, update_stats=True):
+        if independent and _has_batch_norm(batch_stats):
+            n = x.shape[0]
+            both = jnp.concatenate([x, jax.lax.stop_gradient(x)])
+            logits, new_stats = apply_model(
+                discriminator, params, both, batch_stats, update_stats=update_stats,
+                stats_mask=jnp.arange(2 * n) >= n)
+            return logits[:n], new_stats
+        return apply_model(discriminator, params, x, batch_stats,
+                           update_stats=update_stats)
+    return apply
+
+
+def penalty_settings(config) -> tuple[str, float]:
+    """``(config.penalty.name, config.penalty.weight)``; ('none', 0) if absent."""
+    if 'penalty' not in config:
+        return 'none', 0.0
+    return config.penalty.name, float(config.penalty.weight)
 
 
 def build_models(config: ml_collections.ConfigDict, spec):
@@ -96,15 +138,20 @@ def _discriminator_update(d_state: ModelState, g_state: ModelState,
                           schedule) -> tuple[ModelState, PyTree, dict]:
     """One D update on ``real`` and fresh fakes, then one update of the scheme state."""
     loss = losses.get_loss(config.loss)
-    k_z, k_view, k_penalty, k_scheme = jax.random.split(key, 4)
+    penalty_name, penalty_weight = penalty_settings(config)
+    k_z, k_view, k_penalty, k_scheme, k_extra = jax.random.split(key, 5)
     z = sample_latent(k_z, real.shape[0], config.model.latent_dim)
     fake, _ = apply_model(generator, g_state.params, z, g_state.batch_stats)
     fake = jax.lax.stop_gradient(fake)
     views = scheme.discriminator_views(scheme_state, k_view, real, fake, schedule)
 
     def d_apply_for(params):
-        return scheme.wrap_discriminator(
-            functools.partial(apply_model, discriminator, params))
+        return scheme.wrap_discriminator(discriminator_apply(discriminator, params))
+
+    def frozen_d_fn(d_apply, batch_stats):
+        # D for penalties and scheme updates: per-sample, changes no statistics.
+        return lambda x: d_apply(x, batch_stats, independent=True,
+                                 update_stats=False)[0]
 
     def loss_fn(params):
         d_apply = d_apply_for(params)
@@ -117,20 +164,20 @@ def _discriminator_update(d_state: ModelState, g_state: ModelState,
             if i == 0:
                 logged = {'d_real_logit': _mean_logits(real_logits),
                           'd_fake_logit': _mean_logits(fake_logits)}
-        frozen_stats = stats
-        penalty, penalty_metrics = scheme.penalty(
-            lambda x: d_apply(x, frozen_stats)[0], real, fake, k_penalty, schedule)
-        total = adversarial + penalty
+        d_fn = frozen_d_fn(d_apply, stats)
+        penalty, penalty_metrics = scheme.penalty(d_fn, real, fake, k_penalty, schedule)
+        extra, extra_metrics = penalties.weighted_penalty(
+            penalty_name, penalty_weight, d_fn, real, fake, k_extra)
+        total = adversarial + penalty + extra
         metrics = {'d_loss': total, 'd_adversarial_loss': adversarial,
-                   **logged, **penalty_metrics}
+                   **logged, **penalty_metrics, **extra_metrics}
         return total, (stats, metrics)
 
     grads, (stats, metrics) = jax.grad(loss_fn, has_aux=True)(d_state.params)
     d_state = d_state.apply_gradients(grads, optimizers(config)[1], stats)
-    d_apply = d_apply_for(d_state.params)
     scheme_state, scheme_metrics = scheme.update_state(
         scheme_state, k_scheme, real, fake,
-        lambda x: d_apply(x, d_state.batch_stats)[0], schedule)
+        frozen_d_fn(d_apply_for(d_state.params), d_state.batch_stats), schedule)
     return d_state, scheme_state, {**metrics, **scheme_metrics}
 
 
@@ -143,7 +190,7 @@ def _generator_update(g_state: ModelState, d_state: ModelState,
     k_z, k_view = jax.random.split(key)
     z = sample_latent(k_z, batch_size, config.model.latent_dim)
     d_apply = scheme.wrap_discriminator(
-        functools.partial(apply_model, discriminator, d_state.params))
+        discriminator_apply(discriminator, d_state.params))
 
     def loss_fn(params):
         fake, g_stats = apply_model(generator, params, z, g_state.batch_stats)
@@ -199,7 +246,8 @@ def train_step(state: GANState, batch: dict[str, jax.Array], config
     d_metrics = jax.tree.map(lambda *xs: jnp.mean(jnp.stack(xs)), *d_metrics)
 
     g_state, g_metrics = _generator_update(
-        state.generator, d_state, scheme_state, k_gen, batch_size, **parts)
+        state.generator, d_state, scheme_state, k_gen,
+        config.get('g_batch_size', 0) or batch_size, **parts)
     ema_params = state.ema_params
     if config.ema_decay > 0:
         ema_params = optax.incremental_update(
@@ -209,6 +257,39 @@ def train_step(state: GANState, batch: dict[str, jax.Array], config
         step=state.step + 1, generator=g_state, discriminator=d_state,
         scheme=scheme_state, ema_params=ema_params)
     return new_state, {**d_metrics, **g_metrics, **schedule}
+
+
+def gradient_norms(state: GANState, batch: dict[str, jax.Array], config
+                   ) -> dict[str, jax.Array]:
+    """Mean per-sample ‖∇ₓD‖ on the batch's first reals and on fresh fakes.
+
+    A diagnostic the trainer logs every ``log_every`` steps (it changes nothing): of D
+    itself (``grad_norm_real``, ``grad_norm_fake``) and, for schemes that replace D by
+    a normalized f̂ (``gn``, ``pgn``), of f̂ (``grad_norm_real_normalized``, ...).
+    """
+    from nssgan import data
+    spec = data.dataset_spec(config.dataset, config.image_size)
+    generator, discriminator = build_models(config, spec)
+    scheme = stabilizers.get_stabilizer(config)
+    real = batch['image'][0]
+    # Its own stream of randomness: the training step's keys are untouched.
+    key = jax.random.fold_in(jax.random.fold_in(state.key, state.step), 0x67726164)
+    z = sample_latent(key, real.shape[0], config.model.latent_dim)
+    fake, _ = apply_model(generator, state.generator.params, z,
+                          state.generator.batch_stats)
+    plain = discriminator_apply(discriminator, state.discriminator.params)
+    applies = {'': plain}
+    if type(scheme).wrap_discriminator is not stabilizers.Stabilizer.wrap_discriminator:
+        applies['_normalized'] = scheme.wrap_discriminator(plain)
+    out = {}
+    for suffix, d_apply in applies.items():
+        def d_fn(x, d_apply=d_apply):
+            return d_apply(x, state.discriminator.batch_stats, independent=True,
+                           update_stats=False)[0]
+        for name, x in (('real', real), ('fake', fake)):
+            out[f'grad_norm_{name}{suffix}'] = jnp.mean(
+                gradients.norms(gradients.input_gradients(d_fn, x)))
+    return out
 
 
 def generate(state: GANState, z: jax.Array, config) -> jax.Array:
@@ -289,7 +370,10 @@ def _compiled_functions(config: ml_collections.FrozenConfigDict, spec, mesh: Mes
                       out_shardings=(replicated, replicated),
                       donate_argnums=0)
     sample_fn = jax.jit(functools.partial(generate, config=config))
-    return init, step_fn, sample_fn
+    norms_fn = jax.jit(functools.partial(gradient_norms, config=config),
+                       in_shardings=(replicated, batch_sharding),
+                       out_shardings=replicated)
+    return init, step_fn, sample_fn, norms_fn
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
@@ -324,7 +408,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
                                               max_to_keep=config.keep_checkpoints)
 
     with jax.set_mesh(mesh):
-        init, step_fn, sample_fn = _compiled_functions(frozen, spec, mesh)
+        init, step_fn, sample_fn, norms_fn = _compiled_functions(frozen, spec, mesh)
         key = jax.random.PRNGKey(config.seed)
         state = checkpointer.restore(
             checkpointing.abstract_like(jax.eval_shape(init, key), replicated))
@@ -362,6 +446,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
                     summary = {k: float(v) for k, v in jax.tree.map(
                         lambda *xs: np.mean(np.stack(xs)), *pending).items()}
                     pending = []
+                    if config.get('log_grad_norms', True):
+                        summary.update({k: float(v) for k, v in
+                                        norms_fn(state, batch).items()})
                     _check_finite(summary, step, checkpointer)
                     writer.write_scalars(step, summary)
                 if step % config.sample_every == 0 or last:

@@ -1,5 +1,11 @@
-"""Small configs shared by the training tests."""
+"""Small configs and a step runner shared by the training tests."""
 
+import functools
+
+import jax
+import ml_collections
+
+from nssgan import data, train
 from nssgan.configs import base_config
 
 
@@ -36,3 +42,31 @@ def tiny_mlp_config(**overrides):
     config.num_samples = 32
     config.update(overrides)
     return config
+
+
+def run_steps(config, num_steps, devices=None):
+    """Runs ``num_steps`` train steps on a mesh over ``devices``; returns the state."""
+    spec = data.dataset_spec(config.dataset, config.image_size)
+    dataset = data.make_dataset(config.dataset,
+                                batch_size=config.batch_size * config.n_dis,
+                                image_size=config.image_size, seed=config.seed)
+    frozen = ml_collections.FrozenConfigDict(config)
+    mesh = train.make_mesh(devices)
+    replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+    batch_sharding = jax.sharding.NamedSharding(
+        mesh, jax.sharding.PartitionSpec(None, train.DATA_AXIS))
+    with jax.set_mesh(mesh):
+        state = jax.jit(functools.partial(train.create_state, frozen, spec),
+                        out_shardings=replicated)(jax.random.PRNGKey(config.seed))
+        step_fn = jax.jit(functools.partial(train.train_step, config=frozen),
+                          in_shardings=(replicated, batch_sharding),
+                          out_shardings=(replicated, replicated))
+        batches = dataset.iterate(0)
+        history = []
+        for _ in range(num_steps):
+            images = next(batches)['image']
+            images = images.reshape(config.n_dis, -1, *spec.shape)
+            state, metrics = step_fn(
+                state, {'image': jax.device_put(images, batch_sharding)})
+            history.append(jax.device_get(metrics))
+    return jax.device_get(state), history

@@ -65,10 +65,10 @@ def test_schedule_anneals_or_stays_fixed():
 
 
 def test_nss_trains_and_logs_t():
-    from test_train import _run_steps
+    from helpers import run_steps
     config = tiny_dcgan_config(num_train_steps=10)
     config.stabilizer = scale_space_settings('nss')
-    _, history = _run_steps(config, 2)
+    _, history = run_steps(config, 2)
     assert [int(m['t']) for m in history] == [256, 35]
     assert all(np.isfinite(v) for m in history for v in m.values())
 

@@ -1,6 +1,5 @@
 """The train step and loop: determinism, sharding, the scheme slot, resume, errors."""
 
-import functools
 import glob
 import os
 
@@ -11,36 +10,8 @@ import numpy as np
 import pytest
 from clu import metric_writers, periodic_actions  # noqa: F401  (they jit at import)
 
-from helpers import tiny_dcgan_config, tiny_mlp_config
+from helpers import run_steps, tiny_dcgan_config, tiny_mlp_config
 from nssgan import checkpointing, config_checks, data, losses, stabilizers, train
-
-
-def _run_steps(config, num_steps, devices=None):
-    """Runs ``num_steps`` train steps on a mesh over ``devices``; returns the state."""
-    spec = data.dataset_spec(config.dataset, config.image_size)
-    dataset = data.make_dataset(config.dataset,
-                                batch_size=config.batch_size * config.n_dis,
-                                image_size=config.image_size, seed=config.seed)
-    frozen = ml_collections.FrozenConfigDict(config)
-    mesh = train.make_mesh(devices)
-    replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-    batch_sharding = jax.sharding.NamedSharding(
-        mesh, jax.sharding.PartitionSpec(None, train.DATA_AXIS))
-    with jax.set_mesh(mesh):
-        state = jax.jit(functools.partial(train.create_state, frozen, spec),
-                        out_shardings=replicated)(jax.random.PRNGKey(config.seed))
-        step_fn = jax.jit(functools.partial(train.train_step, config=frozen),
-                          in_shardings=(replicated, batch_sharding),
-                          out_shardings=(replicated, replicated))
-        batches = dataset.iterate(0)
-        history = []
-        for _ in range(num_steps):
-            images = next(batches)['image']
-            images = images.reshape(config.n_dis, -1, *spec.shape)
-            state, metrics = step_fn(
-                state, {'image': jax.device_put(images, batch_sharding)})
-            history.append(jax.device_get(metrics))
-    return jax.device_get(state), history
 
 
 def _assert_trees_equal(a, b):
@@ -55,10 +26,10 @@ def _max_abs_difference(a, b):
 
 def test_same_seed_same_run_and_other_seed_differs():
     config = tiny_mlp_config()
-    first, metrics = _run_steps(config, 3)
-    second, _ = _run_steps(config, 3)
+    first, metrics = run_steps(config, 3)
+    second, _ = run_steps(config, 3)
     _assert_trees_equal(first, second)
-    other, _ = _run_steps(tiny_mlp_config(seed=1), 3)
+    other, _ = run_steps(tiny_mlp_config(seed=1), 3)
     assert _max_abs_difference(first.generator.params, other.generator.params) > 1e-3
     assert set(metrics[0]) >= {'d_loss', 'g_loss', 'd_real_logit', 'd_fake_logit'}
     assert all(np.isfinite(v) for m in metrics for v in m.values())
@@ -68,9 +39,9 @@ def test_one_and_eight_devices_give_the_same_parameters():
     # BatchNorm statistics are reduced over the whole sharded batch, so the only
     # difference is float summation order: tolerance 1e-5 after 3 Adam steps.
     config = tiny_dcgan_config(batch_size=16)
-    single, _ = _run_steps(config, 3, devices=jax.devices()[:1])
+    single, _ = run_steps(config, 3, devices=jax.devices()[:1])
     assert len(jax.devices()) == 8
-    sharded, _ = _run_steps(config, 3, devices=jax.devices())
+    sharded, _ = run_steps(config, 3, devices=jax.devices())
     for part in ('generator', 'discriminator'):
         a, b = getattr(single, part), getattr(sharded, part)
         assert _max_abs_difference(a.params, b.params) < 1e-5
@@ -79,7 +50,7 @@ def test_one_and_eight_devices_give_the_same_parameters():
 
 def test_n_dis_discriminator_updates_per_generator_update():
     config = tiny_mlp_config(n_dis=3)
-    state, _ = _run_steps(config, 2)
+    state, _ = run_steps(config, 2)
     assert int(state.step) == 2
     assert int(state.generator.step) == 2
     assert int(state.discriminator.step) == 6
@@ -90,7 +61,7 @@ def test_generator_ema_follows_its_recursion():
     spec = data.dataset_spec(config.dataset, config.image_size)
     initial = train.create_state(ml_collections.FrozenConfigDict(config), spec,
                                  jax.random.PRNGKey(config.seed))
-    state, _ = _run_steps(config, 1)
+    state, _ = run_steps(config, 1)
     expected = jax.tree.map(lambda p0, p1: 0.75 * p0 + 0.25 * p1,
                             initial.generator.params, state.generator.params)
     assert _max_abs_difference(state.ema_params, expected) < 1e-6
@@ -127,7 +98,7 @@ def test_scheme_slot_hooks_reach_the_step(monkeypatch):
     monkeypatch.setitem(stabilizers.STABILIZERS, 'counting', _CountingScheme)
     config = tiny_mlp_config(n_dis=2)
     config.stabilizer.name = 'counting'
-    state, history = _run_steps(config, 3)
+    state, history = run_steps(config, 3)
     assert int(state.scheme['updates']) == 6  # n_dis updates per step.
     assert int(state.scheme['example_size']) == 2 * 2  # A (2, 2) ring batch.
     np.testing.assert_allclose([m['fraction'] for m in history],

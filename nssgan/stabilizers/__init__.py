@@ -1,6 +1,13 @@
-"""Stabilization schemes and the registry that maps config names to them."""
+"""Stabilization schemes, the registry that maps config names to them, and the pure
+gradient-based stabilizer functions (usable from any JAX code with any ``d_fn``)."""
 
 from nssgan.stabilizers.base import DiscriminatorApply, Stabilizer, View
+from nssgan.stabilizers.gradient_normalization import (
+    GradientNormalizationStabilizer, gradient_normalize)
+from nssgan.stabilizers.gradients import input_gradients, logits_and_input_gradients
+from nssgan.stabilizers.penalties import (PENALTIES, consistency_penalty, dragan_penalty,
+                                          r1_penalty, roth_penalty, wgan_gp_penalty)
+from nssgan.stabilizers.roth import RothStabilizer, annealed_gamma
 from nssgan.stabilizers.scale_space import ScaleSpaceStabilizer
 
 STABILIZERS: dict[str, type[Stabilizer]] = {
@@ -8,6 +15,10 @@ STABILIZERS: dict[str, type[Stabilizer]] = {
     'nss': ScaleSpaceStabilizer,  # Noisy scale-space (NSS-GAN).
     'ss': ScaleSpaceStabilizer,   # Scale-space ablation (σ = 0).
     'ns': ScaleSpaceStabilizer,   # Noise-space ablation (no smoothing).
+    'roth': RothStabilizer,       # Roth et al. 2017, (γ/2)·Ω with annealed γ.
+    'pgn': GradientNormalizationStabilizer,  # Penalty gradient normalization.
+    'pgn_theory': GradientNormalizationStabilizer,  # PGN as in its Theorem 6.
+    'gn': GradientNormalizationStabilizer,   # Gradient normalization (GN-GAN).
 }
 
 
@@ -23,5 +34,7 @@ def get_stabilizer(config) -> Stabilizer:
     return cls(config)
 
 
-__all__ = ['DiscriminatorApply', 'STABILIZERS', 'Stabilizer', 'View',
-           'get_stabilizer']
+__all__ = ['DiscriminatorApply', 'PENALTIES', 'STABILIZERS', 'Stabilizer', 'View',
+           'annealed_gamma', 'consistency_penalty', 'dragan_penalty', 'get_stabilizer',
+           'gradient_normalize', 'input_gradients', 'logits_and_input_gradients',
+           'r1_penalty', 'roth_penalty', 'wgan_gp_penalty']

@@ -26,8 +26,12 @@ import jax.numpy as jnp
 
 PyTree = Any
 
-# D's forward pass inside the step: (images, batch_stats) -> (logits, new_batch_stats).
-DiscriminatorApply = Callable[[jax.Array, PyTree], tuple[jax.Array, PyTree]]
+# D's forward pass inside the step: (images, batch_stats, *, independent=False,
+# update_stats=True) -> (logits, new_batch_stats). With ``independent=True`` each logit
+# depends only on its own sample's input (BatchNorm statistics enter as constants with
+# respect to the input; see ``nssgan.stabilizers.gradients``); ``update_stats=False``
+# leaves spectral-norm power iterations alone.
+DiscriminatorApply = Callable[..., tuple[jax.Array, PyTree]]
 
 
 class View(NamedTuple):
@@ -41,14 +45,31 @@ class Stabilizer:
     """The plain GAN. Schemes subclass this and override the hooks they need."""
 
     name = 'none'
+    # The scheme's settings in ``config.stabilizer`` (besides ``name``) and defaults.
+    defaults: dict[str, Any] = {}
 
     def __init__(self, config):
         self.config = config
+
+    def setting(self, field: str) -> Any:
+        """``config.stabilizer.<field>``, or its default when the config omits it."""
+        settings = self.config.stabilizer
+        return settings[field] if field in settings else self.defaults[field]
 
     def check(self, spec) -> None:
         """Raises ValueError (naming the config field) if the scheme cannot run on
         data described by ``spec``; called before anything is compiled."""
         del spec
+        self.check_fields()
+
+    def check_fields(self) -> None:
+        """Refuses settings in ``config.stabilizer`` that this scheme does not read."""
+        name = self.config.stabilizer.name
+        for field in self.config.stabilizer:
+            if field != 'name' and field not in self.defaults:
+                valid = ', '.join(self.defaults) or 'none'
+                raise ValueError(f'config.stabilizer.{field} is not a setting of '
+                                 f'{name!r}; valid: {valid}.')
 
     def init_state(self, key: jax.Array, example_batch: jax.Array) -> PyTree:
         """The scheme's own trainable state (e.g. a lens ``TrainState``)."""

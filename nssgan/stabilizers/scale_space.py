@@ -36,10 +36,7 @@ class ScaleSpaceStabilizer(Stabilizer):
     """Shows D (and G's loss) images pushed through Φ_t; see the module docstring."""
 
     name = 'nss'
-
-    def _setting(self, field):
-        settings = self.config.stabilizer
-        return settings[field] if field in settings else DEFAULTS[field]
+    defaults = DEFAULTS
 
     def check(self, spec):
         name = self.config.stabilizer.name
@@ -47,12 +44,8 @@ class ScaleSpaceStabilizer(Stabilizer):
             raise ValueError(
                 f"config.stabilizer.name={name!r} smooths images, but config.dataset="
                 f"{spec.name!r} gives vectors; use an image dataset.")
-        for field in self.config.stabilizer:
-            if field != 'name' and field not in DEFAULTS:
-                raise ValueError(
-                    f'config.stabilizer.{field} is not a setting of {name!r}; valid: '
-                    f'{", ".join(DEFAULTS)}.')
-        method, padding = self._setting('method'), self._setting('padding')
+        self.check_fields()
+        method, padding = self.setting('method'), self.setting('padding')
         if method not in scale_space.METHODS:
             raise ValueError(f'config.stabilizer.method={method!r} is not valid; '
                              f'choose one of: {", ".join(scale_space.METHODS)}.')
@@ -63,31 +56,31 @@ class ScaleSpaceStabilizer(Stabilizer):
             raise ValueError(
                 "config.stabilizer.method='spectral' needs config.stabilizer.padding="
                 "'symmetric'; use method='loop' for other borders.")
-        if not 0.0 <= self._setting('fraction') <= 1.0:
+        if not 0.0 <= self.setting('fraction') <= 1.0:
             raise ValueError('config.stabilizer.fraction must be in [0, 1].')
 
     def schedule(self, step, num_steps):
-        fixed_t = self._setting('fixed_t')
+        fixed_t = self.setting('fixed_t')
         if fixed_t >= 0:
             return {'t': jnp.asarray(fixed_t, jnp.int32)}
-        return {'t': scale_space.anneal_time(step / num_steps, T=self._setting('T'),
-                                             beta=self._setting('beta'))}
+        return {'t': scale_space.anneal_time(step / num_steps, T=self.setting('T'),
+                                             beta=self.setting('beta'))}
 
     def phi(self, key: jax.Array, x: jax.Array, t: jax.Array) -> jax.Array:
         name = self.config.stabilizer.name
-        kernel_sigma = self._setting('kernel_sigma')
+        kernel_sigma = self.setting('kernel_sigma')
         kernel = (None if kernel_sigma is None
                   else scale_space.gaussian_kernel(kernel_sigma))
-        common = dict(kernel=kernel, padding=self._setting('padding'),
-                      method=self._setting('method'))
+        common = dict(kernel=kernel, padding=self.setting('padding'),
+                      method=self.setting('method'))
         if name == 'ns':
-            return scale_space.noise_space(key, x, t, sigma=self._setting('sigma'))
-        sigma = 0.0 if name == 'ss' else self._setting('sigma')
+            return scale_space.noise_space(key, x, t, sigma=self.setting('sigma'))
+        sigma = 0.0 if name == 'ss' else self.setting('sigma')
         return scale_space.noisy_scale_space(key, x, t, sigma=sigma, **common)
 
     def _view(self, key, x, schedule):
         return transform_part(lambda k, part: self.phi(k, part, schedule['t']), key, x,
-                              self._setting('fraction'))
+                              self.setting('fraction'))
 
     def discriminator_views(self, scheme_state, key, real, fake, schedule):
         k_real, k_fake = jax.random.split(key)

@@ -1,0 +1,58 @@
+"""Per-sample input gradients of a discriminator, the building block of every
+gradient-based stabilizer.
+
+A ``d_fn`` maps a batch (NHWC images or flat vectors) to per-sample logits (N,). The
+gradient of ``sum(d_fn(x))`` with respect to ``x`` is, row by row, ∇ₓᵢ d_fn(x)ᵢ
+exactly when no logit depends on another sample's input. A discriminator whose
+BatchNorm normalizes with the batch's statistics breaks that: every logit depends on
+every sample through the batch mean and variance, so the summed gradient mixes
+samples (what ``tf.gradients(D_logits, x)`` / ``torch.autograd.grad`` compute in the
+reference codes, whose discriminators mostly have no BatchNorm). nssgan's train step
+gives these functions a discriminator that takes its batch statistics from a
+stop-gradient copy of the batch (``nssgan.train.discriminator_apply`` with
+``independent=True``): the logits are the training-mode logits, the statistics still
+depend on D's parameters, and the input gradient is per sample.
+"""
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+DiscriminatorFn = Callable[[jax.Array], jax.Array]
+
+
+def logits_and_input_gradients(d_fn: DiscriminatorFn, x: jax.Array
+                               ) -> tuple[jax.Array, jax.Array]:
+    """``(d_fn(x), ∇ₓ Σᵢ d_fn(x)ᵢ)`` with one forward and one backward pass.
+
+    The gradient's row i is ∇ₓᵢ d_fn(x)ᵢ when d_fn treats samples independently
+    (see the module docstring). Differentiable again (double backprop).
+    """
+    logits, vjp = jax.vjp(d_fn, x)
+    if logits.shape != x.shape[:1]:
+        raise ValueError(f'd_fn must return one logit per sample, shape '
+                         f'({x.shape[0]},); got {logits.shape}.')
+    (grads,) = vjp(jnp.ones_like(logits))
+    return logits, grads
+
+
+def input_gradients(d_fn: DiscriminatorFn, x: jax.Array) -> jax.Array:
+    """∇ₓ d_fn(x), one row per sample (see ``logits_and_input_gradients``)."""
+    return logits_and_input_gradients(d_fn, x)[1]
+
+
+def squared_norms(grads: jax.Array) -> jax.Array:
+    """‖gᵢ‖₂² of each sample's gradient, flattened over all but the batch axis."""
+    return jnp.sum(jnp.square(grads.reshape(grads.shape[0], -1)), axis=1)
+
+
+def safe_sqrt(squared: jax.Array) -> jax.Array:
+    """√s with gradient 0 instead of ∞·0 = NaN at s = 0 (the value is unchanged)."""
+    positive = squared > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, squared, 1.0)), 0.0)
+
+
+def norms(grads: jax.Array) -> jax.Array:
+    """‖gᵢ‖₂ of each sample's gradient, safe to differentiate at 0."""
+    return safe_sqrt(squared_norms(grads))

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from nssgan import data, stabilizers, train
+from nssgan import data, evaluation, stabilizers, train
 
 
 def _load_config(path: str):
@@ -36,8 +36,10 @@ def _load_config(path: str):
 
 def coefficient_statistics(config, workdir: str, num_samples: int = 10_000,
                            seed: int = 0) -> dict[str, np.ndarray]:
-    """Mean and std per basis of the coefficients of reals and fakes, raw and
-    projected through the run's Φ_t (its fixed t); keys like 'fake_std'."""
+    """Coefficient statistics of reals and fakes, raw and projected through the
+    run's Φ_t (its fixed t): `evaluation.hadamard_statistics` of each set, keys
+    like 'fake_std' (per basis mean, std, W_1 to U(−1, 1); mean residual
+    energy 'fake_residual', 'fake_residual_fraction')."""
     state = train.load_state(config, workdir)
     frozen = ml_collections.FrozenConfigDict(config)
     key = jax.random.PRNGKey(seed)
@@ -54,10 +56,8 @@ def coefficient_statistics(config, workdir: str, num_samples: int = 10_000,
               'projected_fake': np.asarray(scheme.phi(k_fake, fakes, t))}
     stats = {}
     for name, x in images.items():
-        coefficients, residual = data.hadamard_coefficients(x)
-        stats[f'{name}_mean'] = coefficients.mean(axis=0)
-        stats[f'{name}_std'] = coefficients.std(axis=0)
-        stats[f'{name}_residual'] = residual.mean()
+        for stat, value in evaluation.hadamard_statistics(x).items():
+            stats[f'{name}_{stat}'] = value
     return stats
 
 
@@ -100,10 +100,12 @@ def main(argv=None):
         config_path, workdir = rest.split(':', 1)
         stats[name] = coefficient_statistics(_load_config(config_path), workdir,
                                              args.num_samples)
-    print('std of the coefficients per basis B1..B8 (real U(-1,1): 0.577)')
+    print('std of the coefficients per basis B1..B8 (real U(-1,1): 0.577), '
+          'mean W1 to U(-1,1) and residual energy')
     for name, s in stats.items():
         for who in ('real', 'fake', 'projected_real', 'projected_fake'):
             print(f'{name:>5} {who:>15}: ' + ' '.join(f'{v:.3f}' for v in s[f'{who}_std'])
+                  + f'   W1 {s[f"{who}_w1"].mean():.3f}'
                   + f'   residual {s[f"{who}_residual"]:.4f}')
         print(f'{name:>5} fake std B5..B8 mean: {s["fake_std"][4:].mean():.3f}')
     path = plot(stats, os.path.join(args.out, 'hadamard_coefficients.png'))

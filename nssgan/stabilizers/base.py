@@ -15,6 +15,9 @@ this order, for:
 * ``update_state(...)``: one update of the scheme's own trainable state (the lens,
   the noise generator, a learned σ) against the freshly updated D.
 
+A scheme whose own update replays D's loss on the very draws of D's views (the
+noise-tempered GAN: the same μ and ε) sets ``replays_views = True``; see there.
+
 The defaults are the plain GAN: one clean view, no penalty, no state. Every hook is a
 pure function of its arguments; schemes hold only their (hashable) config.
 """
@@ -35,10 +38,15 @@ DiscriminatorApply = Callable[..., tuple[jax.Array, PyTree]]
 
 
 class View(NamedTuple):
-    """One input pair shown to D and the weight of its loss term."""
+    """One input pair shown to D and the weight of its loss term.
+
+    A view with a ``name`` has its own (unweighted) loss logged as ``d_loss_<name>``
+    in D's update and ``g_loss_<name>`` in G's.
+    """
     real: jax.Array | None
     fake: jax.Array
     weight: jax.Array | float = 1.0
+    name: str = ''
 
 
 class Stabilizer:
@@ -47,6 +55,14 @@ class Stabilizer:
     name = 'none'
     # The scheme's settings in ``config.stabilizer`` (besides ``name``) and defaults.
     defaults: dict[str, Any] = {}
+    # True for a scheme whose update_state replays D's loss on the draws of D's views.
+    # The step then (a) gives update_state the key it gave discriminator_views in the
+    # same D update, so both can draw the same randomness; (b) gives update_state a
+    # ``d_fn`` that is D as in D's loss: training-mode BatchNorm over the batch it is
+    # given, differentiable through those statistics, nothing kept; and (c) passes the
+    # generator's latent batch as ``latent=`` to discriminator_views, generator_views
+    # and update_state (z of the fakes they receive).
+    replays_views = False
 
     def __init__(self, config):
         self.config = config

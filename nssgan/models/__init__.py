@@ -25,6 +25,7 @@ from nssgan.models.layers import (
     strided_conv,
     subpixel_conv_transpose,
 )
+from nssgan.models.lens import LensNetwork
 from nssgan.models.mlp import ACTIVATIONS, MLPDiscriminator, MLPGenerator
 from nssgan.models.norm import broadcast_stats_mask
 from nssgan.models.sngan_cnn import IMAGE_SIZES as SNGAN_IMAGE_SIZES
@@ -280,6 +281,7 @@ __all__ = [
     "DCGANDiscriminator",
     "DCGANGenerator",
     "DownsampleConv",
+    "LensNetwork",
     "MLPDiscriminator",
     "MLPGenerator",
     "ResNetDiscriminator",

@@ -5,6 +5,8 @@ from nssgan.stabilizers.base import DiscriminatorApply, Stabilizer, View
 from nssgan.stabilizers.gradient_normalization import (
     GradientNormalizationStabilizer, gradient_normalize)
 from nssgan.stabilizers.gradients import input_gradients, logits_and_input_gradients
+from nssgan.stabilizers.lens import LensStabilizer, lens_weight
+from nssgan.stabilizers.noise_tempered import NoiseTemperedStabilizer
 from nssgan.stabilizers.penalties import (PENALTIES, consistency_penalty, dragan_penalty,
                                           r1_penalty, roth_penalty, wgan_gp_penalty)
 from nssgan.stabilizers.roth import RothStabilizer, annealed_gamma
@@ -19,6 +21,8 @@ STABILIZERS: dict[str, type[Stabilizer]] = {
     'pgn': GradientNormalizationStabilizer,  # Penalty gradient normalization.
     'pgn_theory': GradientNormalizationStabilizer,  # PGN as in its Theorem 6.
     'gn': GradientNormalizationStabilizer,   # Gradient normalization (GN-GAN).
+    'noise_tempered': NoiseTemperedStabilizer,  # Noise-tempered GAN.
+    'lens': LensStabilizer,  # Tempered adversarial networks (the lens).
 }
 
 
@@ -36,5 +40,6 @@ def get_stabilizer(config) -> Stabilizer:
 
 __all__ = ['DiscriminatorApply', 'PENALTIES', 'STABILIZERS', 'Stabilizer', 'View',
            'annealed_gamma', 'consistency_penalty', 'dragan_penalty', 'get_stabilizer',
-           'gradient_normalize', 'input_gradients', 'logits_and_input_gradients',
+           'gradient_normalize', 'input_gradients', 'lens_weight',
+           'logits_and_input_gradients',
            'r1_penalty', 'roth_penalty', 'wgan_gp_penalty']

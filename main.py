@@ -1,7 +1,9 @@
 """Trains a stabilized GAN: ``python main.py --config=configs/default.py --workdir=DIR``.
 
 Any config field can be overridden on the command line, e.g.
-``--config.num_train_steps=500 --config.stabilizer.name=none``.
+``--config.num_train_steps=500 --config.stabilizer.name=none``. ``--mode=eval``
+scores the latest (or ``--checkpoint=best``) checkpoint in DIR with the run's metrics
+and prints a table.
 """
 
 import sys
@@ -13,6 +15,11 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None,
                     'Directory for checkpoints, TensorBoard events and samples; '
                     'training resumes from the latest checkpoint in it.')
+flags.DEFINE_enum('mode', 'train', ['train', 'eval'],
+                  'train: train (or resume); eval: score a checkpoint of the run.')
+flags.DEFINE_enum('checkpoint', 'latest', ['latest', 'best'],
+                  'With --mode=eval: the latest checkpoint or the best by the primary '
+                  'metric (kept when config.eval.every > 0).')
 flags.DEFINE_bool('distributed', False,
                   'Call jax.distributed.initialize() first (multi-host runs).')
 config_flags.DEFINE_config_file('config', None, 'Training config file.',
@@ -30,11 +37,24 @@ def main(argv):
         jax.distributed.initialize()
     logging.info('JAX process %d/%d, local devices: %s', jax.process_index(),
                  jax.process_count(), jax.local_devices())
+    errors = (config_checks.ConfigError, data.DatasetError,
+              checkpointing.CheckpointError, train.TrainingDivergedError)
+    if FLAGS.mode == 'train':
+        try:
+            train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+        except errors as e:
+            sys.exit(f'error: {e}')
+        return
+    from nssgan import evaluate
+    from nssgan.evaluation import evaluator
     try:
-        train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-    except (config_checks.ConfigError, data.DatasetError,
-            checkpointing.CheckpointError, train.TrainingDivergedError) as e:
+        step, scores = evaluate.evaluate_checkpoint(FLAGS.config, FLAGS.workdir,
+                                                    FLAGS.checkpoint)
+    except (*errors, ValueError, FileNotFoundError) as e:  # e.g. no Inception weights
         sys.exit(f'error: {e}')
+    print(evaluator.format_table(
+        scores, title=f'{FLAGS.checkpoint} checkpoint, step {step}, '
+                      f'{FLAGS.config.eval.num_samples} samples'))
 
 
 if __name__ == '__main__':

@@ -15,11 +15,15 @@ class CheckpointError(RuntimeError):
     """A checkpoint exists but cannot be restored."""
 
 
-class Checkpointer:
-    """Saves to and restores from ``<workdir>/checkpoints``, keeping the latest N."""
+BEST = 'checkpoints_best'  # The best checkpoint by the primary metric, beside the latest.
 
-    def __init__(self, workdir: str, *, max_to_keep: int):
-        self.directory = os.path.join(os.path.abspath(workdir), 'checkpoints')
+
+class Checkpointer:
+    """Saves to and restores from ``<workdir>/<subdir>``, keeping the latest N."""
+
+    def __init__(self, workdir: str, *, max_to_keep: int | None,
+                 subdir: str = 'checkpoints'):
+        self.directory = os.path.join(os.path.abspath(workdir), subdir)
         self._manager = ocp.CheckpointManager(
             self.directory,
             options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep,

@@ -8,6 +8,7 @@ import jax
 import ml_collections
 
 from nssgan import data, losses, models, stabilizers, train
+from nssgan.evaluation import evaluator
 from nssgan.stabilizers import penalties
 from nssgan.state import LR_DECAYS
 
@@ -58,6 +59,8 @@ def validate(config: ml_collections.ConfigDict, *,
         models.check_model(config.model, spec)
         stabilizers.get_stabilizer(config).check(spec)
         penalties.check_penalty(*train.penalty_settings(config), spec)
+        if 'eval' in config:
+            evaluator.check_eval_config(config)
     except ValueError as e:
         raise ConfigError(str(e)) from None
 

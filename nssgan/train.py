@@ -8,6 +8,7 @@ trace time and touches the step only through the hooks of
 """
 
 import functools
+import json
 import logging
 import os
 from typing import Any
@@ -123,7 +124,8 @@ def create_state(config: ml_collections.ConfigDict, spec, key: jax.Array
         generator=g_state,
         discriminator=d_state,
         scheme=scheme.init_state(k_scheme, x),
-        ema_params=g_params if config.ema_decay > 0 else {},
+        # A copy, not the same arrays: a donated state must not hold a buffer twice.
+        ema_params=jax.tree.map(jnp.copy, g_params) if config.ema_decay > 0 else {},
         key=k_run,
     )
 
@@ -143,7 +145,9 @@ def _discriminator_update(d_state: ModelState, g_state: ModelState,
     z = sample_latent(k_z, real.shape[0], config.model.latent_dim)
     fake, _ = apply_model(generator, g_state.params, z, g_state.batch_stats)
     fake = jax.lax.stop_gradient(fake)
-    views = scheme.discriminator_views(scheme_state, k_view, real, fake, schedule)
+    latent = {'latent': z} if scheme.replays_views else {}
+    views = scheme.discriminator_views(scheme_state, k_view, real, fake, schedule,
+                                       **latent)
 
     def d_apply_for(params):
         return scheme.wrap_discriminator(discriminator_apply(discriminator, params))
@@ -160,14 +164,20 @@ def _discriminator_update(d_state: ModelState, g_state: ModelState,
         for i, view in enumerate(views):
             real_logits, stats = d_apply(view.real, stats)
             fake_logits, stats = d_apply(view.fake, stats)
-            adversarial += view.weight * loss.discriminator(real_logits, fake_logits)
+            view_loss = loss.discriminator(real_logits, fake_logits)
+            adversarial += view.weight * view_loss
             if i == 0:
                 logged = {'d_real_logit': _mean_logits(real_logits),
                           'd_fake_logit': _mean_logits(fake_logits)}
+            if view.name:
+                logged[f'd_loss_{view.name}'] = view_loss
+        # Penalties on the pair D compares in the first view (e.g. L(x) and G(z)).
         d_fn = frozen_d_fn(d_apply, stats)
-        penalty, penalty_metrics = scheme.penalty(d_fn, real, fake, k_penalty, schedule)
+        seen_real, seen_fake = views[0].real, views[0].fake
+        penalty, penalty_metrics = scheme.penalty(d_fn, seen_real, seen_fake, k_penalty,
+                                                  schedule)
         extra, extra_metrics = penalties.weighted_penalty(
-            penalty_name, penalty_weight, d_fn, real, fake, k_extra)
+            penalty_name, penalty_weight, d_fn, seen_real, seen_fake, k_extra)
         total = adversarial + penalty + extra
         metrics = {'d_loss': total, 'd_adversarial_loss': adversarial,
                    **logged, **penalty_metrics, **extra_metrics}
@@ -175,9 +185,15 @@ def _discriminator_update(d_state: ModelState, g_state: ModelState,
 
     grads, (stats, metrics) = jax.grad(loss_fn, has_aux=True)(d_state.params)
     d_state = d_state.apply_gradients(grads, optimizers(config)[1], stats)
+    d_apply = d_apply_for(d_state.params)
+    if scheme.replays_views:
+        # The view's key and D as in its loss (see Stabilizer.replays_views).
+        k_scheme = k_view
+        scheme_d_fn = lambda x: d_apply(x, d_state.batch_stats, update_stats=False)[0]
+    else:
+        scheme_d_fn = frozen_d_fn(d_apply, d_state.batch_stats)
     scheme_state, scheme_metrics = scheme.update_state(
-        scheme_state, k_scheme, real, fake,
-        frozen_d_fn(d_apply_for(d_state.params), d_state.batch_stats), schedule)
+        scheme_state, k_scheme, real, fake, scheme_d_fn, schedule, **latent)
     return d_state, scheme_state, {**metrics, **scheme_metrics}
 
 
@@ -192,19 +208,24 @@ def _generator_update(g_state: ModelState, d_state: ModelState,
     d_apply = scheme.wrap_discriminator(
         discriminator_apply(discriminator, d_state.params))
 
+    latent = {'latent': z} if scheme.replays_views else {}
+
     def loss_fn(params):
         fake, g_stats = apply_model(generator, params, z, g_state.batch_stats)
-        views = scheme.generator_views(scheme_state, k_view, fake, schedule)
-        total = 0.0
+        views = scheme.generator_views(scheme_state, k_view, fake, schedule, **latent)
+        total, logged = 0.0, {}
         for view in views:
             logits, _ = d_apply(view.fake, d_state.batch_stats)
-            total += view.weight * loss.generator(logits)
-        return total, g_stats
+            view_loss = loss.generator(logits)
+            total += view.weight * view_loss
+            if view.name:
+                logged[f'g_loss_{view.name}'] = view_loss
+        return total, (g_stats, logged)
 
-    (g_loss, g_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+    (g_loss, (g_stats, logged)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
         g_state.params)
     g_state = g_state.apply_gradients(grads, optimizers(config)[0], g_stats)
-    return g_state, {'g_loss': g_loss}
+    return g_state, {'g_loss': g_loss, **logged}
 
 
 def train_step(state: GANState, batch: dict[str, jax.Array], config
@@ -391,6 +412,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
     from clu import metric_writers, periodic_actions
 
     from nssgan import checkpointing, config_checks, data
+    from nssgan import evaluate as evaluate_lib
 
     spec = config_checks.validate(config)
     dataset = data.make_dataset(
@@ -406,6 +428,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
     writer = metric_writers.create_default_writer(workdir, just_logging=not is_chief)
     checkpointer = checkpointing.Checkpointer(workdir,
                                               max_to_keep=config.keep_checkpoints)
+    best = _BestCheckpoint(config, workdir) if config.eval.every else None
 
     with jax.set_mesh(mesh):
         init, step_fn, sample_fn, norms_fn = _compiled_functions(frozen, spec, mesh)
@@ -458,6 +481,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
                 if step % config.checkpoint_every == 0 or last:
                     _check_finite(jax.device_get(metrics), step, checkpointer)
                     checkpointer.save(step, state)
+                if best is not None and (step % config.eval.every == 0 or last):
+                    scores = best.evaluate(state, step, evaluate_lib)
+                    writer.write_scalars(step, {f'eval/{k}': v for k, v in
+                                                scores.items()})
         except KeyboardInterrupt:
             if step > start_step and step != checkpointer.latest_step():
                 _check_finite(jax.device_get(metrics), step, checkpointer)
@@ -467,20 +494,58 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
             raise
         finally:
             checkpointer.wait_until_finished()
+            if best is not None:
+                best.checkpointer.wait_until_finished()
             writer.flush()
     return state
 
 
+class _BestCheckpoint:
+    """Evaluates the run and keeps its best state by the primary metric in
+    ``<workdir>/checkpoints_best``; the best value so far is in ``best_metric.json``."""
+
+    def __init__(self, config, workdir: str):
+        from nssgan import checkpointing
+        from nssgan.evaluation import evaluator
+        self.config = config
+        self.metric, self.direction = evaluator.primary_metric(config)
+        self.checkpointer = checkpointing.Checkpointer(workdir, max_to_keep=1,
+                                                       subdir=checkpointing.BEST)
+        self.record = os.path.join(workdir, 'best_metric.json')
+        self.best = None
+        if os.path.exists(self.record):
+            with open(self.record) as f:
+                self.best = json.load(f)['value']
+        self._evaluator = None
+
+    def evaluate(self, state: GANState, step: int, evaluate_lib) -> dict[str, float]:
+        from nssgan.evaluation import evaluator
+        if self._evaluator is None:
+            self._evaluator = evaluate_lib.make_evaluator(self.config)
+        scores = self._evaluator(evaluate_lib.generate_samples(
+            state, self.config, self.config.eval.num_samples))
+        value = float(scores[self.metric])
+        logging.info('Step %d: %s', step, evaluator.format_table(scores))
+        if evaluator.improves(value, self.best, self.direction):
+            self.best = value
+            self.checkpointer.save(step, state)
+            if jax.process_index() == 0:
+                with open(self.record, 'w') as f:
+                    json.dump({'step': step, 'metric': self.metric, 'value': value}, f)
+        return scores
+
+
 def load_state(config: ml_collections.ConfigDict, workdir: str,
-               step: int | None = None) -> GANState:
-    """The state saved in ``workdir`` at ``step`` (default: the latest), on this host.
+               step: int | None = None, *, subdir: str = 'checkpoints') -> GANState:
+    """The state saved in ``<workdir>/<subdir>`` at ``step`` (default: the latest),
+    on this host.
 
     Raises ``checkpointing.CheckpointError`` when there is no such checkpoint.
     """
     from nssgan import checkpointing, data
     spec = data.dataset_spec(config.dataset, config.image_size)
     frozen = ml_collections.FrozenConfigDict(config)
-    checkpointer = checkpointing.Checkpointer(workdir, max_to_keep=None)
+    checkpointer = checkpointing.Checkpointer(workdir, max_to_keep=None, subdir=subdir)
     sharding = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
     abstract = jax.eval_shape(functools.partial(create_state, frozen, spec),
                               jax.random.PRNGKey(config.seed))

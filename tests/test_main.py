@@ -19,7 +19,8 @@ def test_default_config_runs_from_the_command_line(tmp_path):
     result = _main('--config=configs/default.py', f'--workdir={tmp_path}',
                    '--config.num_train_steps=2', '--config.batch_size=16',
                    '--config.model.g_width=8', '--config.model.d_width=8',
-                   '--config.sample_every=2', '--config.log_every=1')
+                   '--config.sample_every=2', '--config.log_every=1',
+                   '--config.eval.every=0')
     assert result.returncode == 0, result.stderr[-3000:]
     assert glob.glob(str(tmp_path / 'samples' / 'step_0000002.png'))
     assert os.listdir(tmp_path / 'checkpoints') == ['2']

@@ -1,0 +1,161 @@
+"""Scoring a generator: the metrics of a run's dataset, its primary metric, and the
+cached real-data statistics FID needs.
+
+* Embedded datasets with known structure (mixtures, Hadamard, digits, colour digits):
+  ``embedded_metrics``; no Inception weights needed.
+* Image datasets (the TFDS sets and ``photo_patches``): FID, IS and KID with the FID
+  Inception, whose converted weights ``config.eval.inception_weights`` names. The real
+  data's pool3 mean and covariance (and a subset of its features, for KID) are
+  computed once per dataset, resolution and sample count and kept as ``.npz`` in
+  ``config.eval.stats_dir``.
+
+The papers' protocol: FID and IS on 10,000 (NSS, Roth: 10k; GN/PGN: 50k for CIFAR-10
+and STL-10) generated samples against the training set's statistics, IS with 10
+splits, each reported as mean ± std over independent runs (20 in the NSS paper).
+"""
+
+import math
+import os
+
+import numpy as np
+
+from nssgan.evaluation import embedded, inception
+from nssgan.evaluation.frechet import frechet_distance, gaussian_statistics
+from nssgan.evaluation.scores import inception_score, kernel_inception_distance
+
+STATS_VERSION = 1
+KID_FEATURES = 5_000  # Real features kept for KID (its subsets hold 1,000).
+
+# The metric that picks the best checkpoint, per dataset kind, and its direction.
+EMBEDDED_PRIMARY = {
+    'ring': ('modes_covered', 'max'),
+    'grid': ('modes_covered', 'max'),
+    'submanifold7': ('modes_covered', 'max'),
+    'hadamard': ('w1_mean', 'min'),
+    'digits': ('frechet_distance', 'min'),
+    'color_digits': ('frechet_distance', 'min'),
+}
+INCEPTION_PRIMARY = ('fid', 'min')
+
+
+def uses_inception(dataset: str) -> bool:
+    return dataset not in embedded.SCORED_DATASETS
+
+
+def primary_metric(config) -> tuple[str, str]:
+    """(name, 'min' | 'max') of the metric that ranks checkpoints for ``config``."""
+    return EMBEDDED_PRIMARY.get(config.dataset, INCEPTION_PRIMARY)
+
+
+def improves(value: float, best: float | None, direction: str) -> bool:
+    """Whether ``value`` beats ``best`` (None: nothing yet; NaN never beats)."""
+    if not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value < best if direction == 'min' else value > best
+
+
+def check_eval_config(config) -> None:
+    """Raises ValueError (naming the field) when evaluation is asked for but cannot run."""
+    settings = config.eval
+    if settings.every < 0 or settings.num_samples < 1:
+        raise ValueError('config.eval.every must be ≥ 0 (0: off) and '
+                         'config.eval.num_samples ≥ 1.')
+    if settings.every and uses_inception(config.dataset):
+        path = settings.inception_weights
+        if not path:
+            raise ValueError(
+                f'config.eval.every={settings.every} on {config.dataset!r} needs FID '
+                f'Inception weights: set config.eval.inception_weights to a file made '
+                f'by `{inception.converter_command()}` (or config.eval.every=0).')
+        if not os.path.exists(path):
+            raise ValueError(
+                f'config.eval.inception_weights={path!r} does not exist; make it with '
+                f'`{inception.converter_command(path)}`.')
+
+
+def _stats_path(stats_dir: str, dataset: str, image_size: int, num_samples: int) -> str:
+    name = dataset.replace('/', '_')
+    return os.path.join(stats_dir, f'fid_stats_{name}_{image_size}px_{num_samples}'
+                                   f'_v{STATS_VERSION}.npz')
+
+
+def real_statistics(dataset, variables, *, num_samples: int, stats_dir: str,
+                    batch_size: int = 250) -> dict[str, np.ndarray]:
+    """{'mu', 'sigma', 'kid_features'} of the real data's pool3 features, from the
+    cache in ``stats_dir`` or computed (from ``num_samples`` images of the dataset's
+    stream, seed order) and then cached.
+
+    Args:
+      dataset: an ``nssgan.data.Dataset`` (its batches give the images).
+      variables: the FID Inception's variables.
+    """
+    path = _stats_path(stats_dir, dataset.spec.name, dataset.spec.shape[0], num_samples)
+    if os.path.exists(path):
+        with np.load(path) as cached:
+            return {k: cached[k] for k in ('mu', 'sigma', 'kid_features')}
+    images, step = [], 0
+    while sum(len(x) for x in images) < num_samples:
+        images.append(np.asarray(dataset.batch(step)['image']))
+        step += 1
+    images = np.concatenate(images)[:num_samples]
+    features, _ = inception.batched_features_and_logits(variables, images, batch_size)
+    mu, sigma = gaussian_statistics(features)
+    stats = {'mu': mu, 'sigma': sigma,
+             'kid_features': features[:KID_FEATURES].astype(np.float32)}
+    os.makedirs(stats_dir, exist_ok=True)
+    tmp = path + '.tmp.npz'
+    np.savez(tmp, **stats)
+    os.replace(tmp, path)
+    return stats
+
+
+def inception_metrics(samples, variables, real: dict[str, np.ndarray], *,
+                      batch_size: int = 250) -> dict[str, float]:
+    """FID, IS (mean, std over 10 splits) and KID (mean, std) of ``samples``."""
+    features, logits = inception.batched_features_and_logits(variables, samples,
+                                                             batch_size)
+    mu, sigma = gaussian_statistics(features)
+    is_mean, is_std = inception_score(logits, splits=min(10, len(samples)))
+    kid_mean, kid_std = kernel_inception_distance(features, real['kid_features'])
+    return {'fid': frechet_distance(mu, sigma, real['mu'], real['sigma']),
+            'inception_score': is_mean, 'inception_score_std': is_std,
+            'kid': kid_mean, 'kid_std': kid_std}
+
+
+class Evaluator:
+    """Scores sample sets for one run: ``evaluator(samples) -> {metric: value}``."""
+
+    def __init__(self, config, dataset=None):
+        """``dataset`` (the run's ``nssgan.data.Dataset``) is needed for FID only."""
+        self.config = config
+        self.primary, self.direction = primary_metric(config)
+        self._inception = None
+        self._real = None
+        if uses_inception(config.dataset):
+            if dataset is None:
+                raise ValueError('FID needs the real data: pass the run\'s dataset.')
+            self._inception = inception.load_inception(config.eval.inception_weights)
+            stats_dir = config.eval.stats_dir or os.path.join(
+                os.environ.get('NSSGAN_CACHE', os.path.expanduser('~/.cache/nssgan')),
+                'fid_stats')
+            self._real = real_statistics(dataset, self._inception,
+                                         num_samples=config.eval.num_samples,
+                                         stats_dir=stats_dir)
+
+    def __call__(self, samples) -> dict[str, float]:
+        samples = np.asarray(samples)
+        if self._inception is None:
+            return embedded.embedded_metrics(self.config.dataset, samples,
+                                             image_size=self.config.image_size)
+        return inception_metrics(samples, self._inception, self._real)
+
+
+def format_table(metrics: dict[str, float], *, title: str = '') -> str:
+    """A two-column text table of ``metrics`` for the terminal."""
+    width = max([len(k) for k in metrics] + [6])
+    lines = [title] if title else []
+    lines += [f'{"metric".ljust(width)}  value', f'{"-" * width}  {"-" * 12}']
+    lines += [f'{k.ljust(width)}  {v:.6g}' for k, v in sorted(metrics.items())]
+    return '\n'.join(lines)

@@ -9,8 +9,7 @@ batch 64, z ∈ R^100. The paper trains 20k iterations; NUM_STEPS = 6,000 keeps 
 about 1 min 45 s on 2 (shared) CPU cores, as measured (20k: 6 min 40 s); the paper's
 length: --config.num_train_steps=20000. Learned noise:
 --config.stabilizer.noise_model=learned_sigma, or =generator (an MLP noise generator with
-hidden widths / 8). A plain GAN to compare with needs a config whose stabilizer is just
-name='none' (this one's noise settings are refused by 'none').
+hidden widths / 8). The plain GAN to compare with: --config=configs/ntgan_ring.py:gan.
 """
 
 import ml_collections
@@ -20,7 +19,10 @@ from nssgan.configs import base_config
 NUM_STEPS = 6_000
 
 
-def get_config():
+def get_config(variant: str = 'ntgan'):
+    if variant not in ('ntgan', 'gan'):
+        raise ValueError(f'unknown variant {variant!r}; use ntgan or gan, e.g. '
+                         '--config=configs/ntgan_ring.py:gan')
     config = base_config()
     config.dataset = 'ring'
     config.batch_size = 64
@@ -38,6 +40,8 @@ def get_config():
     config.stabilizer = ml_collections.ConfigDict(dict(
         name='noise_tempered', noise_model='fixed', sigma=1.0, mu='uniform',
         batch='both'))
+    if variant == 'gan':
+        config.stabilizer = ml_collections.ConfigDict(dict(name='none'))
     config.log_every = 500
     config.sample_every = 2_000
     config.checkpoint_every = 2_000

@@ -21,15 +21,11 @@ Without the lens (the paper's baseline, same initial G and D for the same seed):
 --config=configs/lens_cifar10_wgangp.py:none.
 """
 
-import ml_collections
-
-from nssgan.configs import base_config
+from nssgan.configs import base_config, check_variant, lens_settings
 
 
 def get_config(variant: str = 'lens'):
-    if variant not in ('lens', 'none'):
-        raise ValueError(f'unknown variant {variant!r}; use lens (default) or none, e.g. '
-                         '--config=configs/lens_cifar10_wgangp.py:none')
+    check_variant(variant, ('lens', 'none'), 'configs/lens_cifar10_wgangp.py')
     config = base_config()
     config.dataset = 'cifar10'
     config.image_size = 32
@@ -50,9 +46,7 @@ def get_config(variant: str = 'lens'):
     config.model.g_batchnorm = True
     config.model.d_batchnorm = False
     if variant == 'lens':
-        config.stabilizer = ml_collections.ConfigDict(dict(
-            name='lens', K=10_000, features=64, num_blocks=8, lr=1e-4,
-            reconstruction='mean'))
+        config.stabilizer = lens_settings()
     config.log_every = 100
     config.sample_every = 5_000
     config.checkpoint_every = 5_000

@@ -22,15 +22,11 @@ without a lens: --config=configs/lens_color_digits.py:none (the same seed gives 
 the same initial weights, as in the paper's comparisons).
 """
 
-import ml_collections
-
-from nssgan.configs import base_config
+from nssgan.configs import base_config, check_variant, lens_settings
 
 
 def get_config(variant: str = 'lens'):
-    if variant not in ('lens', 'none'):
-        raise ValueError(f'unknown variant {variant!r}; use lens (default) or none, e.g. '
-                         '--config=configs/lens_color_digits.py:none')
+    check_variant(variant, ('lens', 'none'), 'configs/lens_color_digits.py')
     config = base_config()
     config.dataset = 'color_digits'
     config.image_size = 32
@@ -43,8 +39,7 @@ def get_config(variant: str = 'lens'):
     config.model.g_width = 32
     config.model.d_width = 32
     if variant == 'lens':
-        config.stabilizer = ml_collections.ConfigDict(dict(
-            name='lens', K=250, features=16, num_blocks=8, lr=2e-4, reconstruction='mean'))
+        config.stabilizer = lens_settings(K=250, features=16, lr=2e-4)
     config.log_every = 100
     config.sample_every = 100
     config.checkpoint_every = 350

@@ -17,16 +17,13 @@ clean and noisy batches.
 
 import ml_collections
 
-from nssgan.configs import base_config
+from nssgan.configs import base_config, check_variant
 
 VARIANTS = ('ntgan', 'dcgan', 'mmgan')
 
 
 def get_config(variant: str = 'ntgan'):
-    if variant not in VARIANTS:
-        raise ValueError(f'unknown variant {variant!r}; use one of: '
-                         f'{", ".join(VARIANTS)}, e.g. '
-                         '--config=configs/ntgan_celeba.py:dcgan')
+    check_variant(variant, VARIANTS, 'configs/ntgan_celeba.py')
     config = base_config()
     config.dataset = 'celeb_a'
     config.image_size = 64

@@ -14,15 +14,13 @@ hidden widths / 8). The plain GAN to compare with: --config=configs/ntgan_ring.p
 
 import ml_collections
 
-from nssgan.configs import base_config
+from nssgan.configs import base_config, check_variant
 
 NUM_STEPS = 6_000
 
 
 def get_config(variant: str = 'ntgan'):
-    if variant not in ('ntgan', 'gan'):
-        raise ValueError(f'unknown variant {variant!r}; use ntgan or gan, e.g. '
-                         '--config=configs/ntgan_ring.py:gan')
+    check_variant(variant, ('ntgan', 'gan'), 'configs/ntgan_ring.py')
     config = base_config()
     config.dataset = 'ring'
     config.batch_size = 64

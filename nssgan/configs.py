@@ -240,3 +240,19 @@ def gngan_config(*, dataset: str, image_size: int, arch: str
     config.sample_every = 5_000
     config.checkpoint_every = 5_000
     return config
+
+
+def check_variant(variant: str, choices: tuple[str, ...], config_file: str) -> None:
+    """Refuses a ``--config=FILE:variant`` argument that ``FILE`` does not offer."""
+    if variant not in choices:
+        raise ValueError(f'unknown variant {variant!r}; use one of {", ".join(choices)}, '
+                         f'e.g. --config={config_file}:{choices[-1]}')
+
+
+def lens_settings(**overrides) -> ml_collections.ConfigDict:
+    """``config.stabilizer`` for the lens with the paper's §4 settings: K = 10k, a
+    64-channel lens of 8 residual blocks, its own Adam at η = 1e-4, mean L_R."""
+    settings = ml_collections.ConfigDict(dict(
+        name='lens', K=10_000, features=64, num_blocks=8, lr=1e-4, reconstruction='mean'))
+    settings.update(overrides)
+    return settings

@@ -141,9 +141,7 @@ class DCGANDiscriminator(nn.Module):
       stats_mask: optional bool (N,): the examples whose statistics BatchNorm uses in training
         mode (all by default); see `nssgan.models.norm`.
     """
-    expected = (self.image_size, self.image_size, self.channels)
-    if x.shape[1:] != expected:
-      raise ValueError(f"x must have shape (N, {', '.join(map(str, expected))}), got {x.shape}")
+    layers.check_image_batch(x, self.image_size, self.channels)
     update_stats = train if update_stats is None else update_stats
     mask = norm.broadcast_stats_mask(stats_mask, x)
 

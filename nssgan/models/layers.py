@@ -35,6 +35,13 @@ METHODS = ("auto", "matmul", "shifted_sum", "conv3x3", "phase", "conv_transpose"
 _SHIFTED_SUM_CHANNEL_RATIO = 8
 
 
+def check_image_batch(x: Array, image_size: int, channels: int) -> None:
+  """Raises ValueError unless `x` is (N, image_size, image_size, channels)."""
+  expected = (image_size, image_size, channels)
+  if x.ndim != 4 or x.shape[1:] != expected:
+    raise ValueError(f"x must have shape (N, {', '.join(map(str, expected))}), got {x.shape}")
+
+
 def flat_normal(stddev: float = 0.02) -> Callable[..., Array]:
   """N(0, stddev²) initializer, e.g. DCGAN's N(0, 0.02).
 

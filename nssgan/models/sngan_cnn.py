@@ -102,9 +102,7 @@ class SNGANDiscriminator(nn.Module):
         uses batch statistics.
     """
     del stats_mask  # no BatchNorm
-    expected = (self.image_size, self.image_size, self.channels)
-    if x.shape[1:] != expected:
-      raise ValueError(f"x must have shape (N, {', '.join(map(str, expected))}), got {x.shape}")
+    layers.check_image_batch(x, self.image_size, self.channels)
     m = base_size("sngan_cnn", self.image_size)
     update_stats = train if update_stats is None else update_stats
 

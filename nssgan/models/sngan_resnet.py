@@ -168,9 +168,7 @@ class ResNetDiscriminator(nn.Module):
         uses batch statistics.
     """
     del stats_mask  # no BatchNorm
-    expected = (self.image_size, self.image_size, self.channels)
-    if x.shape[1:] != expected:
-      raise ValueError(f"x must have shape (N, {', '.join(map(str, expected))}), got {x.shape}")
+    layers.check_image_batch(x, self.image_size, self.channels)
     if self.pooling not in POOLINGS:
       raise ValueError(f"pooling={self.pooling!r} is not valid; choose one of: "
                        f"{', '.join(POOLINGS)}.")

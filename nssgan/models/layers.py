@@ -210,6 +210,17 @@ def resolve_upsample_method(method: str, in_channels: int, out_channels: int) ->
   return "matmul"
 
 
+def _check_4x4_call(x: Array, kernel: Array, method: str, methods: tuple[str, ...]) -> None:
+  """The checks shared by `subpixel_conv_transpose` and `strided_conv`."""
+  if kernel.ndim != 4 or kernel.shape[:2] != (4, 4) or kernel.shape[2] != x.shape[-1]:
+    raise ValueError(
+        f"kernel must have shape (4, 4, {x.shape[-1]}, C_out) for input of shape {x.shape}, "
+        f"got {kernel.shape}"
+    )
+  if method not in methods:
+    raise ValueError(f"method must be one of {methods}, got {method!r}")
+
+
 def subpixel_conv_transpose(
     x: Array, kernel: Array, *, method: str = "auto", precision: Any = None
 ) -> Array:
@@ -242,19 +253,35 @@ def subpixel_conv_transpose(
   Returns:
     (N, 2H, 2W, C_out), equal to `torch.nn.functional.conv_transpose2d(x, w, stride=2, padding=1)`.
   """
-  if kernel.ndim != 4 or kernel.shape[:2] != (4, 4) or kernel.shape[2] != x.shape[-1]:
-    raise ValueError(
-        f"kernel must have shape (4, 4, {x.shape[-1]}, C_out) for input of shape {x.shape}, "
-        f"got {kernel.shape}"
-    )
-  if method not in METHODS:
-    raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+  _check_4x4_call(x, kernel, method, METHODS)
   method = resolve_upsample_method(method, x.shape[-1], kernel.shape[-1])
   dtype = jnp.result_type(x, kernel)
   return _IMPLEMENTATIONS[method](x.astype(dtype), kernel.astype(dtype), precision)
 
 
-class UpsampleConv(nn.Module):
+class _Stride2Layer(nn.Module):
+  """A 4×4 stride-2 layer with nn.Conv's (4, 4, C_in, features) 'kernel' and optional
+  'bias'; subclasses say which function applies the kernel (`_apply`)."""
+
+  features: int
+  use_bias: bool = False
+  kernel_init: Callable[..., Array] = flat_normal(0.02)
+  bias_init: Callable[..., Array] = nn.initializers.zeros
+  method: str = "auto"
+
+  def _apply(self, x: Array, kernel: Array) -> Array:
+    raise NotImplementedError
+
+  @nn.compact
+  def __call__(self, x: Array) -> Array:
+    kernel = self.param("kernel", self.kernel_init, (4, 4, x.shape[-1], self.features))
+    y = self._apply(x, kernel)
+    if self.use_bias:
+      y = y + self.param("bias", self.bias_init, (self.features,))
+    return y
+
+
+class UpsampleConv(_Stride2Layer):
   """×2 upsampling layer, exactly PyTorch's ConvTranspose2d(C_in, features, 4, 2, 1).
 
   Attributes:
@@ -264,19 +291,8 @@ class UpsampleConv(nn.Module):
     method: see `subpixel_conv_transpose`.
   """
 
-  features: int
-  use_bias: bool = False
-  kernel_init: Callable[..., Array] = flat_normal(0.02)
-  bias_init: Callable[..., Array] = nn.initializers.zeros
-  method: str = "auto"
-
-  @nn.compact
-  def __call__(self, x: Array) -> Array:
-    kernel = self.param("kernel", self.kernel_init, (4, 4, x.shape[-1], self.features))
-    y = subpixel_conv_transpose(x, kernel, method=self.method)
-    if self.use_bias:
-      y = y + self.param("bias", self.bias_init, (self.features,))
-    return y
+  def _apply(self, x: Array, kernel: Array) -> Array:
+    return subpixel_conv_transpose(x, kernel, method=self.method)
 
 
 # Exact, fast stride-2 downsampling: Conv2d(k=4, s=2, p=1) as shifted matrix products.
@@ -382,19 +398,13 @@ def strided_conv(
   Returns:
     (N, H//2, W//2, C_out), equal to `torch.nn.functional.conv2d(x, w, stride=2, padding=1)`.
   """
-  if kernel.ndim != 4 or kernel.shape[:2] != (4, 4) or kernel.shape[2] != x.shape[-1]:
-    raise ValueError(
-        f"kernel must have shape (4, 4, {x.shape[-1]}, C_out) for input of shape {x.shape}, "
-        f"got {kernel.shape}"
-    )
-  if method not in DOWNSAMPLE_METHODS:
-    raise ValueError(f"method must be one of {DOWNSAMPLE_METHODS}, got {method!r}")
+  _check_4x4_call(x, kernel, method, DOWNSAMPLE_METHODS)
   method = resolve_downsample_method(method, x.shape[-1])
   dtype = jnp.result_type(x, kernel)
   return _DOWNSAMPLE_IMPLEMENTATIONS[method](x.astype(dtype), kernel.astype(dtype), precision)
 
 
-class DownsampleConv(nn.Module):
+class DownsampleConv(_Stride2Layer):
   """×2 downsampling layer, exactly `nn.Conv(features, (4, 4), 2, 1)` (PyTorch's
   Conv2d(C_in, features, 4, 2, 1)) with the same (4, 4, C_in, features) 'kernel' parameter,
   so `nn.SpectralNorm` can wrap it.
@@ -406,19 +416,8 @@ class DownsampleConv(nn.Module):
     method: see `strided_conv`.
   """
 
-  features: int
-  use_bias: bool = False
-  kernel_init: Callable[..., Array] = flat_normal(0.02)
-  bias_init: Callable[..., Array] = nn.initializers.zeros
-  method: str = "auto"
-
-  @nn.compact
-  def __call__(self, x: Array) -> Array:
-    kernel = self.param("kernel", self.kernel_init, (4, 4, x.shape[-1], self.features))
-    y = strided_conv(x, kernel, method=self.method)
-    if self.use_bias:
-      y = y + self.param("bias", self.bias_init, (self.features,))
-    return y
+  def _apply(self, x: Array, kernel: Array) -> Array:
+    return strided_conv(x, kernel, method=self.method)
 
 
 class WholeMapConv(nn.Module):

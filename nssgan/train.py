@@ -54,13 +54,6 @@ def apply_model(model, params: PyTree, x: jax.Array, batch_stats: PyTree,
     return out, mutated['batch_stats']
 
 
-def _has_batch_norm(batch_stats: PyTree) -> bool:
-    """Whether the variables hold BatchNorm statistics (flax names them 'mean', 'var')."""
-    return any(getattr(entry, 'key', None) == 'var'
-               for path, _ in jax.tree_util.tree_leaves_with_path(batch_stats)
-               for entry in path)
-
-
 def discriminator_apply(discriminator, params: PyTree) -> stabilizers.DiscriminatorApply:
     """D's forward pass in the step: ``(x, batch_stats, *, independent=False,
     update_stats=True) -> (logits, new_batch_stats)``.
@@ -76,7 +69,7 @@ def discriminator_apply(discriminator, params: PyTree) -> stabilizers.Discrimina
     spectral-norm power iterations alone.
     """
     def apply(x, batch_stats, *, independent=False, update_stats=True):
-        if independent and _has_batch_norm(batch_stats):
+        if independent and discriminator.uses_batch_statistics:
             n = x.shape[0]
             both = jnp.concatenate([x, jax.lax.stop_gradient(x)])
             logits, new_stats = apply_model(
@@ -412,7 +405,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
     from clu import metric_writers, periodic_actions
 
     from nssgan import checkpointing, config_checks, data
-    from nssgan import evaluate as evaluate_lib
 
     spec = config_checks.validate(config)
     dataset = data.make_dataset(
@@ -482,7 +474,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
                     _check_finite(jax.device_get(metrics), step, checkpointer)
                     checkpointer.save(step, state)
                 if best is not None and (step % config.eval.every == 0 or last):
-                    scores = best.evaluate(state, step, evaluate_lib)
+                    scores = best.evaluate(state, step)
                     writer.write_scalars(step, {f'eval/{k}': v for k, v in
                                                 scores.items()})
         except KeyboardInterrupt:
@@ -518,7 +510,8 @@ class _BestCheckpoint:
                 self.best = json.load(f)['value']
         self._evaluator = None
 
-    def evaluate(self, state: GANState, step: int, evaluate_lib) -> dict[str, float]:
+    def evaluate(self, state: GANState, step: int) -> dict[str, float]:
+        from nssgan import evaluate as evaluate_lib  # evaluate imports this module
         from nssgan.evaluation import evaluator
         if self._evaluator is None:
             self._evaluator = evaluate_lib.make_evaluator(self.config)

@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from nssgan.evaluation import embedded, inception
+from nssgan.evaluation import digit_classifier, embedded, inception
 from nssgan.evaluation.frechet import frechet_distance, gaussian_statistics
 from nssgan.evaluation.scores import inception_score, kernel_inception_distance
 
@@ -138,8 +138,7 @@ class Evaluator:
                 raise ValueError('FID needs the real data: pass the run\'s dataset.')
             self._inception = inception.load_inception(config.eval.inception_weights)
             stats_dir = config.eval.stats_dir or os.path.join(
-                os.environ.get('NSSGAN_CACHE', os.path.expanduser('~/.cache/nssgan')),
-                'fid_stats')
+                digit_classifier.default_cache_dir(), 'fid_stats')
             self._real = real_statistics(dataset, self._inception,
                                          num_samples=config.eval.num_samples,
                                          stats_dir=stats_dir)

@@ -18,10 +18,9 @@ import argparse
 import jax
 import jax.numpy as jnp
 import numpy as np
+from report import machine, section_name, write_section
 
 from nssgan import models, scale_space
-
-from report import machine, section_name, write_section
 
 HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -34,8 +33,12 @@ def scale_space_errors() -> list[tuple[int, float]]:
     x = jax.random.uniform(jax.random.PRNGKey(0), (64, 64, 64, 3), minval=-1, maxval=1)
     rows = []
     for t in (1, 8, 64, 256):
-        loop, spectral = (jax.jit(lambda x, m=m: scale_space.noisy_scale_space(
-            None, x, t, sigma=0.0, method=m))(x) for m in scale_space.METHODS)
+        loop, spectral = (
+            jax.jit(lambda x, m=m: scale_space.noisy_scale_space(None, x, t, sigma=0.0, method=m))(
+                x
+            )
+            for m in scale_space.METHODS
+        )
         rows.append((t, _max_error(loop, spectral)))
     return rows
 
@@ -46,19 +49,31 @@ def layer_errors() -> list[tuple[str, float]]:
     up_kernel = jnp.asarray(0.05 * rng.standard_normal((4, 4, 128, 64)), jnp.float32)
     down_kernel = jnp.asarray(0.05 * rng.standard_normal((4, 4, 128, 64)), jnp.float32)
     up_reference = jax.lax.conv_transpose(
-        x, up_kernel[::-1, ::-1], (2, 2), ((2, 2), (2, 2)),
-        dimension_numbers=('NHWC', 'HWIO', 'NHWC'), precision=HIGHEST)
+        x,
+        up_kernel[::-1, ::-1],
+        (2, 2),
+        ((2, 2), (2, 2)),
+        dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
+        precision=HIGHEST,
+    )
     down_reference = jax.lax.conv_general_dilated(
-        x, down_kernel, (2, 2), ((1, 1), (1, 1)),
-        dimension_numbers=('NHWC', 'HWIO', 'NHWC'), precision=HIGHEST)
+        x,
+        down_kernel,
+        (2, 2),
+        ((1, 1), (1, 1)),
+        dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
+        precision=HIGHEST,
+    )
     rows = []
     for method in models.UPSAMPLE_METHODS:
-        out = jax.jit(lambda x, k, m=method: models.subpixel_conv_transpose(
-            x, k, method=m, precision=HIGHEST))(x, up_kernel)
+        out = jax.jit(
+            lambda x, k, m=method: models.subpixel_conv_transpose(x, k, method=m, precision=HIGHEST)
+        )(x, up_kernel)
         rows.append((f'upsample {method}', _max_error(out, up_reference)))
     for method in models.DOWNSAMPLE_METHODS:
-        out = jax.jit(lambda x, k, m=method: models.strided_conv(
-            x, k, method=m, precision=HIGHEST))(x, down_kernel)
+        out = jax.jit(
+            lambda x, k, m=method: models.strided_conv(x, k, method=m, precision=HIGHEST)
+        )(x, down_kernel)
         rows.append((f'downsample {method}', _max_error(out, down_reference)))
     return rows
 
@@ -75,10 +90,15 @@ def main():
     print(f'Fast paths against their references; {machine()}')
     print(table)
     if args.markdown:
-        write_section(args.markdown, section_name('accuracy'), (
-            f'## Exactness of the fast paths ({jax.default_backend().upper()})\n\n'
-            f'`python benchmarks/accuracy.py` on {machine()}; inputs of order 1.\n\n'
-            f'{table}'))
+        write_section(
+            args.markdown,
+            section_name('accuracy'),
+            (
+                f'## Exactness of the fast paths ({jax.default_backend().upper()})\n\n'
+                f'`python benchmarks/accuracy.py` on {machine()}; inputs of order 1.\n\n'
+                f'{table}'
+            ),
+        )
 
 
 if __name__ == '__main__':

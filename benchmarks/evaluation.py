@@ -14,10 +14,9 @@ import time
 
 import jax
 import numpy as np
+from report import machine, section_name, write_section
 
 from nssgan.evaluation import frechet, inception
-
-from report import machine, section_name, write_section
 
 
 def features_per_second(variables, images: np.ndarray, batch_size: int) -> float:
@@ -43,25 +42,41 @@ def main():
     variables = inception.init_random(jax.random.PRNGKey(0))
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (args.images, 32, 32, 3)).astype(np.float32)
-    rows = [(f'Inception pool3 + logits, batch {b}',
-             f'{features_per_second(variables, images, b):.1f} images/s')
-            for b in (50, 250)]
+    rows = [
+        (
+            f'Inception pool3 + logits, batch {b}',
+            f'{features_per_second(variables, images, b):.1f} images/s',
+        )
+        for b in (50, 250)
+    ]
     features = rng.standard_normal((10_000, 2048))
     mu1, sigma1 = frechet.gaussian_statistics(features)
     mu2, sigma2 = frechet.gaussian_statistics(features[:, ::-1] * 1.1)
-    rows.append(('gaussian_statistics, 10,000 × 2048',
-                 f'{seconds(frechet.gaussian_statistics, features):.2f} s'))
-    rows.append(('frechet_distance, 2048-d',
-                 f'{seconds(frechet.frechet_distance, mu1, sigma1, mu2, sigma2):.2f} s'))
-    table = '\n'.join(['| what | speed |', '|---|---|']
-                      + [f'| {a} | {b} |' for a, b in rows])
+    rows.append(
+        (
+            'gaussian_statistics, 10,000 × 2048',
+            f'{seconds(frechet.gaussian_statistics, features):.2f} s',
+        )
+    )
+    rows.append(
+        (
+            'frechet_distance, 2048-d',
+            f'{seconds(frechet.frechet_distance, mu1, sigma1, mu2, sigma2):.2f} s',
+        )
+    )
+    table = '\n'.join(['| what | speed |', '|---|---|'] + [f'| {a} | {b} |' for a, b in rows])
     print(f'Evaluation speed; {machine()}')
     print(table)
     if args.markdown:
-        write_section(args.markdown, section_name('evaluation'), (
-            f'## Evaluation speed ({jax.default_backend().upper()})\n\n'
-            f'`python benchmarks/evaluation.py --images {args.images}` on {machine()}; '
-            f'the Fréchet distance runs in NumPy (float64) on the host.\n\n{table}'))
+        write_section(
+            args.markdown,
+            section_name('evaluation'),
+            (
+                f'## Evaluation speed ({jax.default_backend().upper()})\n\n'
+                f'`python benchmarks/evaluation.py --images {args.images}` on {machine()}; '
+                f'the Fréchet distance runs in NumPy (float64) on the host.\n\n{table}'
+            ),
+        )
 
 
 if __name__ == '__main__':

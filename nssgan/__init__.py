@@ -1,3 +1,3 @@
 """nssgan: stabilized GAN training in JAX/Flax."""
 
-__version__ = "0.1.0"
+__version__ = '0.1.0'

@@ -24,39 +24,58 @@ def _apply(name: str, key, x, t: int, sigma: float, kernel) -> jax.Array:
     if name == 'NS':
         return scale_space.noise_space(key, x, t, sigma=sigma)
     return scale_space.noisy_scale_space(
-        key, x, t, sigma=0.0 if name == 'SS' else sigma, kernel=kernel,
-        method='spectral')
+        key, x, t, sigma=0.0 if name == 'SS' else sigma, kernel=kernel, method='spectral'
+    )
 
 
-def variance_curves(images: np.ndarray, times, *, sigma: float = 0.15,
-                    kernel=None, seed: int = 0) -> dict[str, np.ndarray]:
+def variance_curves(
+    images: np.ndarray, times, *, sigma: float = 0.15, kernel=None, seed: int = 0
+) -> dict[str, np.ndarray]:
     """Mean over images of the per-image pixel variance of Φ_t, for each operator."""
     x = jnp.asarray(images, jnp.float32)
     key = jax.random.PRNGKey(seed)
     curves = {}
     for name in _OPERATORS:
-        curves[name] = np.array([
-            float(jnp.mean(jnp.var(_apply(name, jax.random.fold_in(key, t), x, t,
-                                          sigma, kernel), axis=(1, 2, 3))))
-            for t in times])
+        curves[name] = np.array(
+            [
+                float(
+                    jnp.mean(
+                        jnp.var(
+                            _apply(name, jax.random.fold_in(key, t), x, t, sigma, kernel),
+                            axis=(1, 2, 3),
+                        )
+                    )
+                )
+                for t in times
+            ]
+        )
     return curves
 
 
 def _photo_crops(num: int, size: int, seed: int) -> np.ndarray:
-    dataset = data.make_dataset('photo_patches', batch_size=num, image_size=size,
-                                seed=seed, process_index=0, process_count=1)
+    dataset = data.make_dataset(
+        'photo_patches',
+        batch_size=num,
+        image_size=size,
+        seed=seed,
+        process_index=0,
+        process_count=1,
+    )
     return dataset.batch(0)['image']
 
 
-def figure_representations(path: str, *, size: int = 64, sigma: float = 0.15,
-                           times=(0, 4, 16, 64, 256)) -> str:
+def figure_representations(
+    path: str, *, size: int = 64, sigma: float = 0.15, times=(0, 4, 16, 64, 256)
+) -> str:
     """Fig. 2: one image through NS, SS and NSS (rows) at increasing t (columns)."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     candidates = _photo_crops(64, size, seed=3)
     busiest = int(np.argmax(candidates.var(axis=(1, 2, 3))))
-    x = jnp.asarray(candidates[busiest:busiest + 1])
+    x = jnp.asarray(candidates[busiest : busiest + 1])
     fig, axes = plt.subplots(3, len(times), figsize=(2 * len(times), 6.3))
     for row, name in enumerate(_OPERATORS):
         for col, t in enumerate(times):
@@ -74,16 +93,17 @@ def figure_representations(path: str, *, size: int = 64, sigma: float = 0.15,
     return path
 
 
-def figure_variance(path: str, *, num_images: int = 128, size: int = 64,
-                    sigma: float = 0.15, times=None) -> dict[str, np.ndarray]:
+def figure_variance(
+    path: str, *, num_images: int = 128, size: int = 64, sigma: float = 0.15, times=None
+) -> dict[str, np.ndarray]:
     """Fig. 3: mean per-image pixel variance over t on photo crops; returns curves."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    times = np.array([0, 1, 2, 4, 8, 16, 32, 64, 128, 256] if times is None
-                     else times)
-    curves = variance_curves(_photo_crops(num_images, size, seed=0), times,
-                             sigma=sigma)
+
+    times = np.array([0, 1, 2, 4, 8, 16, 32, 64, 128, 256] if times is None else times)
+    curves = variance_curves(_photo_crops(num_images, size, seed=0), times, sigma=sigma)
     fig, ax = plt.subplots(figsize=(5, 3.6))
     for name in _OPERATORS:
         ax.plot(times, curves[name], marker='o', label=name)
@@ -99,16 +119,17 @@ def figure_variance(path: str, *, num_images: int = 128, size: int = 64,
     with open(os.path.splitext(path)[0] + '.csv', 'w') as f:
         f.write('t,' + ','.join(_OPERATORS) + '\n')
         for i, t in enumerate(times):
-            f.write(f'{t},' + ','.join(f'{curves[n][i]:.5f}' for n in _OPERATORS)
-                    + '\n')
+            f.write(f'{t},' + ','.join(f'{curves[n][i]:.5f}' for n in _OPERATORS) + '\n')
     return {'t': times, **curves}
 
 
 def figure_annealing(path: str, *, T: int = 256, beta: float = 20.0) -> str:
     """Fig. 6c: the annealing of t over the fraction of training."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     fractions = np.linspace(0, 1, 501)
     t = np.asarray(scale_space.anneal_time(fractions, T=T, beta=beta))
     fig, ax = plt.subplots(figsize=(5, 3.2))
@@ -139,8 +160,10 @@ def main(argv=None):
     print('t      ' + '  '.join(f'{n:>8}' for n in _OPERATORS))
     for i, t in enumerate(curves['t']):
         print(f'{t:<6} ' + '  '.join(f'{curves[n][i]:8.4f}' for n in _OPERATORS))
-    print(f'wrote {args.out}/fig2_representations.png, fig3_variance.png (+ .csv), '
-          f'fig6c_annealing.png')
+    print(
+        f'wrote {args.out}/fig2_representations.png, fig3_variance.png (+ .csv), '
+        f'fig6c_annealing.png'
+    )
 
 
 if __name__ == '__main__':

@@ -15,14 +15,14 @@ import jax.numpy as jnp
 
 class GANLoss(NamedTuple):
     """The two sides of an adversarial loss."""
+
     discriminator: Callable[[jax.Array, jax.Array], jax.Array]
     generator: Callable[[jax.Array], jax.Array]
 
 
 def bce_discriminator_loss(real_logits, fake_logits):
     """-E[log D(x)] - E[log(1 - D(G(z)))] (Goodfellow et al. 2014, eq. 1)."""
-    return (jnp.mean(jax.nn.softplus(-real_logits))
-            + jnp.mean(jax.nn.softplus(fake_logits)))
+    return jnp.mean(jax.nn.softplus(-real_logits)) + jnp.mean(jax.nn.softplus(fake_logits))
 
 
 def non_saturating_generator_loss(fake_logits):
@@ -37,8 +37,7 @@ def minimax_generator_loss(fake_logits):
 
 def least_squares_discriminator_loss(real_logits, fake_logits):
     """LSGAN (Mao et al. 2017) with a-b-c = 0-1-1: ½E[(D(x)-1)²] + ½E[D(G(z))²]."""
-    return 0.5 * (jnp.mean(jnp.square(real_logits - 1.0))
-                + jnp.mean(jnp.square(fake_logits)))
+    return 0.5 * (jnp.mean(jnp.square(real_logits - 1.0)) + jnp.mean(jnp.square(fake_logits)))
 
 
 def least_squares_generator_loss(fake_logits):
@@ -48,8 +47,7 @@ def least_squares_generator_loss(fake_logits):
 
 def hinge_discriminator_loss(real_logits, fake_logits):
     """E[max(0, 1-D(x))] + E[max(0, 1+D(G(z)))] (Lim & Ye 2017; Miyato et al. 2018)."""
-    return (jnp.mean(jax.nn.relu(1.0 - real_logits))
-            + jnp.mean(jax.nn.relu(1.0 + fake_logits)))
+    return jnp.mean(jax.nn.relu(1.0 - real_logits)) + jnp.mean(jax.nn.relu(1.0 + fake_logits))
 
 
 def wasserstein_discriminator_loss(real_logits, fake_logits):
@@ -63,14 +61,11 @@ def mean_negated_generator_loss(fake_logits):
 
 
 LOSSES: dict[str, GANLoss] = {
-    'non_saturating': GANLoss(bce_discriminator_loss,
-                                non_saturating_generator_loss),
+    'non_saturating': GANLoss(bce_discriminator_loss, non_saturating_generator_loss),
     'minimax': GANLoss(bce_discriminator_loss, minimax_generator_loss),
-    'least_squares': GANLoss(least_squares_discriminator_loss,
-                             least_squares_generator_loss),
+    'least_squares': GANLoss(least_squares_discriminator_loss, least_squares_generator_loss),
     'hinge': GANLoss(hinge_discriminator_loss, mean_negated_generator_loss),
-    'wasserstein': GANLoss(wasserstein_discriminator_loss,
-                           mean_negated_generator_loss),
+    'wasserstein': GANLoss(wasserstein_discriminator_loss, mean_negated_generator_loss),
 }
 
 
@@ -80,5 +75,5 @@ def get_loss(name: str) -> GANLoss:
         return LOSSES[name]
     except KeyError:
         raise ValueError(
-            f'config.loss={name!r} is not a known loss; choose one of: '
-            f'{", ".join(LOSSES)}.') from None
+            f'config.loss={name!r} is not a known loss; choose one of: {", ".join(LOSSES)}.'
+        ) from None

@@ -37,8 +37,7 @@ METHODS = ('loop', 'spectral')
 _JNP_PAD_MODE = {'symmetric': 'symmetric', 'zeros': 'constant', 'circular': 'wrap'}
 
 
-def gaussian_kernel(sigma: float | None = None, *, radius: int | None = None
-                    ) -> np.ndarray:
+def gaussian_kernel(sigma: float | None = None, *, radius: int | None = None) -> np.ndarray:
     """A normalized, symmetric 1-D smoothing kernel; the 2-D kernel is its outer square.
 
     Args:
@@ -61,11 +60,15 @@ def gaussian_kernel(sigma: float | None = None, *, radius: int | None = None
 
 def _as_kernel(kernel) -> np.ndarray:
     kernel = gaussian_kernel() if kernel is None else np.asarray(kernel, np.float32)
-    if kernel.ndim not in (1, 2) or any(n % 2 == 0 for n in kernel.shape) or (
-            kernel.ndim == 2 and kernel.shape[0] != kernel.shape[1]):
+    if (
+        kernel.ndim not in (1, 2)
+        or any(n % 2 == 0 for n in kernel.shape)
+        or (kernel.ndim == 2 and kernel.shape[0] != kernel.shape[1])
+    ):
         raise ValueError(
             f'kernel must be a 1-D (separable) or square 2-D array of odd size, got '
-            f'shape {kernel.shape}.')
+            f'shape {kernel.shape}.'
+        )
     return kernel
 
 
@@ -77,8 +80,7 @@ def smooth(x: jax.Array, kernel=None, *, padding: str = 'symmetric') -> jax.Arra
     is applied as a depthwise correlation.
     """
     if padding not in PADDINGS:
-        raise ValueError(f'padding={padding!r} is not valid; choose one of: '
-                         f'{", ".join(PADDINGS)}.')
+        raise ValueError(f'padding={padding!r} is not valid; choose one of: {", ".join(PADDINGS)}.')
     kernel = _as_kernel(kernel)
     r = kernel.shape[0] // 2
     h, w = x.shape[1], x.shape[2]
@@ -86,16 +88,18 @@ def smooth(x: jax.Array, kernel=None, *, padding: str = 'symmetric') -> jax.Arra
         raise ValueError(f'a kernel of radius {r} is wider than the {h}×{w} image.')
     padded = jnp.pad(x, ((0, 0), (r, r), (r, r), (0, 0)), mode=_JNP_PAD_MODE[padding])
     if kernel.ndim == 1:
-        rows = sum(float(c) * padded[:, i:i + h] for i, c in enumerate(kernel))
-        return sum(float(c) * rows[:, :, j:j + w] for j, c in enumerate(kernel))
-    return sum(float(kernel[i, j]) * padded[:, i:i + h, j:j + w]
-               for i in range(kernel.shape[0]) for j in range(kernel.shape[1]))
+        rows = sum(float(c) * padded[:, i : i + h] for i, c in enumerate(kernel))
+        return sum(float(c) * rows[:, :, j : j + w] for j, c in enumerate(kernel))
+    return sum(
+        float(kernel[i, j]) * padded[:, i : i + h, j : j + w]
+        for i in range(kernel.shape[0])
+        for j in range(kernel.shape[1])
+    )
 
 
 def _smooth_transpose(x, kernel, padding):
     """Kᵀ, the adjoint of ``smooth`` (K itself for symmetric kernels and borders)."""
-    (out,) = jax.linear_transpose(
-        functools.partial(smooth, kernel=kernel, padding=padding), x)(x)
+    (out,) = jax.linear_transpose(functools.partial(smooth, kernel=kernel, padding=padding), x)(x)
     return out
 
 
@@ -103,9 +107,9 @@ def _loop(key, x, t, sigma, kernel, padding):
     def body(i, y):
         y = smooth(y, kernel, padding=padding)
         if sigma:
-            y = y + sigma * jax.random.normal(jax.random.fold_in(key, i), y.shape,
-                                              y.dtype)
+            y = y + sigma * jax.random.normal(jax.random.fold_in(key, i), y.shape, y.dtype)
         return y
+
     return jax.lax.fori_loop(0, t, body, x)
 
 
@@ -121,8 +125,7 @@ def _loop_fwd(key, x, t, sigma, kernel, padding):
 def _loop_bwd(sigma, kernel, padding, residuals, g):
     key, t = residuals
     kernel_arr = np.asarray(kernel)
-    g_x = jax.lax.fori_loop(
-        0, t, lambda _, y: _smooth_transpose(y, kernel_arr, padding), g)
+    g_x = jax.lax.fori_loop(0, t, lambda _, y: _smooth_transpose(y, kernel_arr, padding), g)
     return (None, g_x, None)
 
 
@@ -146,20 +149,21 @@ def smoothing_eigenvalues(kernel, n: int) -> np.ndarray:
     r = kernel.shape[0] // 2
     u = np.arange(n)[:, None]
     j = np.arange(1, r + 1)[None, :]
-    return kernel[r] + 2 * np.sum(kernel[r + 1:][None, :] * np.cos(np.pi * u * j / n),
-                                  axis=1)
+    return kernel[r] + 2 * np.sum(kernel[r + 1 :][None, :] * np.cos(np.pi * u * j / n), axis=1)
 
 
 def _spectral_check(kernel: np.ndarray, padding: str) -> None:
     if padding != 'symmetric':
         raise ValueError(
             f"method='spectral' needs padding='symmetric' (got {padding!r}): only "
-            "half-sample symmetric borders make the DCT diagonalize the smoothing; "
-            "use method='loop' for other borders.")
+            'half-sample symmetric borders make the DCT diagonalize the smoothing; '
+            "use method='loop' for other borders."
+        )
     if kernel.ndim != 1 or not np.allclose(kernel, kernel[::-1]):
         raise ValueError(
             "method='spectral' needs a symmetric 1-D (separable) kernel; use "
-            "method='loop' for other kernels.")
+            "method='loop' for other kernels."
+        )
 
 
 def _integer_power(base: jax.Array, t: jax.Array) -> jax.Array:
@@ -173,16 +177,20 @@ def _geometric_sum(lam_squared: jax.Array, t: jax.Array) -> jax.Array:
     """Σ_{m<t} λ^{2m} = (1 − λ^{2t}) / (1 − λ²), stable as λ² → 1 (where it is t)."""
     log_l = jnp.log(lam_squared)
     ratio = jnp.expm1(t * log_l) / jnp.expm1(jnp.where(log_l == 0, -1.0, log_l))
-    return jnp.where(lam_squared == 0, jnp.minimum(t, 1).astype(lam_squared.dtype),
-                     jnp.where(log_l == 0, t.astype(lam_squared.dtype), ratio))
+    return jnp.where(
+        lam_squared == 0,
+        jnp.minimum(t, 1).astype(lam_squared.dtype),
+        jnp.where(log_l == 0, t.astype(lam_squared.dtype), ratio),
+    )
 
 
 def _spectral(key, x, t, sigma, kernel):
     _, h, w, _ = x.shape
     c_h = jnp.asarray(dct_matrix(h), x.dtype)
     c_w = jnp.asarray(dct_matrix(w), x.dtype)
-    lam = jnp.asarray(np.outer(smoothing_eigenvalues(kernel, h),
-                               smoothing_eigenvalues(kernel, w)), x.dtype)[..., None]
+    lam = jnp.asarray(
+        np.outer(smoothing_eigenvalues(kernel, h), smoothing_eigenvalues(kernel, w)), x.dtype
+    )[..., None]
     t = jnp.asarray(t, jnp.int32)
     # Full f32 products: GPUs and TPUs would otherwise round them to TF32 / bf16.
     dct = functools.partial(jnp.einsum, precision=jax.lax.Precision.HIGHEST)
@@ -190,14 +198,20 @@ def _spectral(key, x, t, sigma, kernel):
     coefficients = _integer_power(lam, t) * coefficients
     if sigma:
         noise_std = sigma * jnp.sqrt(_geometric_sum(jnp.square(lam), t))
-        coefficients = coefficients + noise_std * jax.random.normal(
-            key, x.shape, x.dtype)
+        coefficients = coefficients + noise_std * jax.random.normal(key, x.shape, x.dtype)
     return dct('uh,nuvc,vw->nhwc', c_h, coefficients, c_w)
 
 
-def noisy_scale_space(key: jax.Array | None, x: jax.Array, t, *,
-                      sigma: float = 0.15, kernel=None, padding: str = 'symmetric',
-                      method: str = 'loop') -> jax.Array:
+def noisy_scale_space(
+    key: jax.Array | None,
+    x: jax.Array,
+    t,
+    *,
+    sigma: float = 0.15,
+    kernel=None,
+    padding: str = 'symmetric',
+    method: str = 'loop',
+) -> jax.Array:
     """Φ_t(x), the noisy scale-space of eq. 3: t smoothings, each followed by noise.
 
     Args:
@@ -215,11 +229,9 @@ def noisy_scale_space(key: jax.Array | None, x: jax.Array, t, *,
       An array like x.
     """
     if method not in METHODS:
-        raise ValueError(f'method={method!r} is not valid; choose one of: '
-                         f'{", ".join(METHODS)}.')
+        raise ValueError(f'method={method!r} is not valid; choose one of: {", ".join(METHODS)}.')
     if padding not in PADDINGS:
-        raise ValueError(f'padding={padding!r} is not valid; choose one of: '
-                         f'{", ".join(PADDINGS)}.')
+        raise ValueError(f'padding={padding!r} is not valid; choose one of: {", ".join(PADDINGS)}.')
     if x.ndim != 4:
         raise ValueError(f'x must be an NHWC batch, got shape {x.shape}.')
     kernel = _as_kernel(kernel)
@@ -231,19 +243,19 @@ def noisy_scale_space(key: jax.Array | None, x: jax.Array, t, *,
     if method == 'spectral':
         _spectral_check(kernel, padding)
         return _spectral(key, x, t, sigma, kernel)
-    return _loop_with_linear_vjp(key, x, jnp.asarray(t, jnp.int32), sigma,
-                                 _HashableKernel(kernel), padding)
+    return _loop_with_linear_vjp(
+        key, x, jnp.asarray(t, jnp.int32), sigma, _HashableKernel(kernel), padding
+    )
 
 
-def scale_space(x: jax.Array, t, *, kernel=None, padding: str = 'symmetric',
-                method: str = 'loop') -> jax.Array:
+def scale_space(
+    x: jax.Array, t, *, kernel=None, padding: str = 'symmetric', method: str = 'loop'
+) -> jax.Array:
     """Φ^s_t(x) = k ⊛^(t) x, the scale-space of eq. 7 (t smoothings, no noise)."""
-    return noisy_scale_space(None, x, t, sigma=0.0, kernel=kernel, padding=padding,
-                             method=method)
+    return noisy_scale_space(None, x, t, sigma=0.0, kernel=kernel, padding=padding, method=method)
 
 
-def noise_space(key: jax.Array, x: jax.Array, t, *, sigma: float = 0.15
-                ) -> jax.Array:
+def noise_space(key: jax.Array, x: jax.Array, t, *, sigma: float = 0.15) -> jax.Array:
     """Φ^n_t(x) = x + ε_1 + ... + ε_t = x + N(0, tσ²) (eq. 4-5, closed form)."""
     t = jnp.asarray(t, x.dtype)
     return x + sigma * jnp.sqrt(t) * jax.random.normal(key, x.shape, x.dtype)
@@ -273,6 +285,8 @@ class _HashableKernel:
         return hash((self.kernel.shape, self.kernel.tobytes()))
 
     def __eq__(self, other):
-        return (isinstance(other, _HashableKernel)
-                and self.kernel.shape == other.kernel.shape
-                and np.array_equal(self.kernel, other.kernel))
+        return (
+            isinstance(other, _HashableKernel)
+            and self.kernel.shape == other.kernel.shape
+            and np.array_equal(self.kernel, other.kernel)
+        )

@@ -8,8 +8,9 @@ import numpy as np
 from PIL import Image
 
 
-def image_grid(images: np.ndarray, *, columns: int | None = None,
-               padding: int = 2, min_tile: int = 64) -> np.ndarray:
+def image_grid(
+    images: np.ndarray, *, columns: int | None = None, padding: int = 2, min_tile: int = 64
+) -> np.ndarray:
     """Tiles NHWC images in [-1, 1] into one uint8 (H', W', C) picture.
 
     Images smaller than ``min_tile`` pixels are enlarged by an integer factor (nearest
@@ -21,21 +22,25 @@ def image_grid(images: np.ndarray, *, columns: int | None = None,
     n, h, w, c = images.shape
     columns = columns or math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)
-    grid = np.ones((rows * (h + padding) + padding,
-                    columns * (w + padding) + padding, c), np.float32)
+    grid = np.ones(
+        (rows * (h + padding) + padding, columns * (w + padding) + padding, c), np.float32
+    )
     for i, image in enumerate(images):
         r, col = divmod(i, columns)
         top, left = padding + r * (h + padding), padding + col * (w + padding)
-        grid[top:top + h, left:left + w] = (np.clip(image, -1, 1) + 1) / 2
+        grid[top : top + h, left : left + w] = (np.clip(image, -1, 1) + 1) / 2
     return np.round(grid * 255).astype(np.uint8)
 
 
-def scatter_plot(fake: np.ndarray, real: np.ndarray | None = None, *,
-                 title: str = '') -> np.ndarray:
+def scatter_plot(
+    fake: np.ndarray, real: np.ndarray | None = None, *, title: str = ''
+) -> np.ndarray:
     """Samples of 2-D or 3-D vector data (first two coordinates) as a uint8 RGB plot."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
     if real is not None:
         ax.scatter(real[:, 0], real[:, 1], s=4, c='tab:red', alpha=0.5, label='real')
@@ -51,8 +56,9 @@ def scatter_plot(fake: np.ndarray, real: np.ndarray | None = None, *,
     return np.asarray(Image.open(buffer).convert('RGB'))
 
 
-def samples_picture(samples: np.ndarray, kind: str,
-                    real: np.ndarray | None = None, title: str = '') -> np.ndarray:
+def samples_picture(
+    samples: np.ndarray, kind: str, real: np.ndarray | None = None, title: str = ''
+) -> np.ndarray:
     """A uint8 picture of generator samples: a grid for images, a scatter plot else."""
     if kind == 'image':
         return image_grid(samples)

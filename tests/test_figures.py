@@ -20,8 +20,7 @@ def test_variance_curves_show_the_papers_fig3_behaviour():
 def test_figure_files(tmp_path):
     figures.figure_annealing(str(tmp_path / 'a.png'))
     figures.figure_representations(str(tmp_path / 'b.png'), size=32, times=(0, 4))
-    curves = figures.figure_variance(str(tmp_path / 'c.png'), num_images=8, size=32,
-                                     times=[0, 2])
+    curves = figures.figure_variance(str(tmp_path / 'c.png'), num_images=8, size=32, times=[0, 2])
     for name in ('a.png', 'b.png', 'c.png'):
         assert Image.open(tmp_path / name).size[0] > 200
     rows = (tmp_path / 'c.csv').read_text().splitlines()

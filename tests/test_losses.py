@@ -18,11 +18,9 @@ def _logits(seed, n=257, scale=3.0):
 
 
 REFERENCE_D = {
-    'non_saturating': lambda r, f: -np.mean(np.log(_sigmoid(r)))
-                                   - np.mean(np.log(1 - _sigmoid(f))),
-    'minimax': lambda r, f: -np.mean(np.log(_sigmoid(r)))
-                            - np.mean(np.log(1 - _sigmoid(f))),
-    'least_squares': lambda r, f: 0.5 * np.mean((r - 1) ** 2) + 0.5 * np.mean(f ** 2),
+    'non_saturating': lambda r, f: -np.mean(np.log(_sigmoid(r))) - np.mean(np.log(1 - _sigmoid(f))),
+    'minimax': lambda r, f: -np.mean(np.log(_sigmoid(r))) - np.mean(np.log(1 - _sigmoid(f))),
+    'least_squares': lambda r, f: 0.5 * np.mean((r - 1) ** 2) + 0.5 * np.mean(f**2),
     'hinge': lambda r, f: np.mean(np.maximum(0, 1 - r)) + np.mean(np.maximum(0, 1 + f)),
     'wasserstein': lambda r, f: np.mean(f) - np.mean(r),
 }
@@ -43,11 +41,15 @@ def test_every_registered_loss_has_a_reference():
 def test_loss_matches_direct_formula(name):
     real, fake = _logits(0).astype(np.float64), _logits(1).astype(np.float64)
     loss = losses.get_loss(name)
-    np.testing.assert_allclose(loss.discriminator(real.astype(np.float32),
-                                                  fake.astype(np.float32)),
-                               REFERENCE_D[name](real, fake), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(loss.generator(fake.astype(np.float32)),
-                               REFERENCE_G[name](fake), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        loss.discriminator(real.astype(np.float32), fake.astype(np.float32)),
+        REFERENCE_D[name](real, fake),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        loss.generator(fake.astype(np.float32)), REFERENCE_G[name](fake), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize('name', ['non_saturating', 'minimax'])

@@ -2,13 +2,27 @@
 
 from nssgan.data.base import Batch, Dataset
 from nssgan.data.hadamard import hadamard_bases, hadamard_coefficients, hadamard_images
-from nssgan.data.registry import (DATASETS, EMBEDDED_DATASETS, TFDS_DATASETS,
-                                  dataset_spec, make_dataset)
-from nssgan.data.spec import DataSpec, DatasetError, DatasetNotPreparedError
+from nssgan.data.registry import (
+    DATASETS,
+    EMBEDDED_DATASETS,
+    TFDS_DATASETS,
+    dataset_spec,
+    make_dataset,
+)
+from nssgan.data.spec import DatasetError, DatasetNotPreparedError, DataSpec
 
 __all__ = [
-    'Batch', 'DATASETS', 'DataSpec', 'Dataset', 'DatasetError',
-    'DatasetNotPreparedError', 'EMBEDDED_DATASETS', 'TFDS_DATASETS',
-    'dataset_spec', 'hadamard_bases', 'hadamard_coefficients',
-    'hadamard_images', 'make_dataset',
+    'Batch',
+    'DATASETS',
+    'DataSpec',
+    'Dataset',
+    'DatasetError',
+    'DatasetNotPreparedError',
+    'EMBEDDED_DATASETS',
+    'TFDS_DATASETS',
+    'dataset_spec',
+    'hadamard_bases',
+    'hadamard_coefficients',
+    'hadamard_images',
+    'make_dataset',
 ]

@@ -6,12 +6,12 @@ step number to continue the uninterrupted run's data stream bit for bit.
 """
 
 import abc
-from collections.abc import Iterator, Mapping
 import itertools
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from nssgan.data.spec import DataSpec, DatasetError
+from nssgan.data.spec import DatasetError, DataSpec
 
 Batch = dict[str, np.ndarray]
 
@@ -48,16 +48,18 @@ class Dataset(abc.ABC):
 
     epoch_size: int | None = None
 
-    def __init__(self, spec: DataSpec, *, batch_size: int, seed: int,
-                 process_index: int, process_count: int):
+    def __init__(
+        self, spec: DataSpec, *, batch_size: int, seed: int, process_index: int, process_count: int
+    ):
         if process_count < 1 or not 0 <= process_index < process_count:
             raise DatasetError(
-                f'process_index={process_index} must lie in '
-                f'[0, process_count={process_count}).')
+                f'process_index={process_index} must lie in [0, process_count={process_count}).'
+            )
         if batch_size < 1 or batch_size % process_count:
             raise DatasetError(
                 f'config.batch_size={batch_size} must be a positive multiple '
-                f'of the number of processes ({process_count}).')
+                f'of the number of processes ({process_count}).'
+            )
         self.spec = spec
         self.global_batch_size = batch_size
         self.local_batch_size = batch_size // process_count
@@ -125,8 +127,7 @@ class EpochDataset(IndexedDataset):
     process its own slice of them, so a batch may straddle two epochs.
     """
 
-    def __init__(self, spec: DataSpec, images: np.ndarray, labels: np.ndarray,
-                 **kwargs):
+    def __init__(self, spec: DataSpec, images: np.ndarray, labels: np.ndarray, **kwargs):
         super().__init__(spec, **kwargs)
         self._images = images
         self._labels = labels

@@ -5,8 +5,8 @@
 R, G and B, a fresh batch each step, with label 100 r + 10 g + b: 1,000 modes.
 """
 
-from collections.abc import Mapping
 import functools
+from collections.abc import Mapping
 
 import numpy as np
 from PIL import Image
@@ -26,10 +26,16 @@ def load_digits(image_size: int) -> tuple[np.ndarray, np.ndarray]:
     from sklearn import datasets
 
     digits = datasets.load_digits()
-    images = np.stack([
-        np.asarray(Image.fromarray(image.astype(np.float32)).resize(
-            (image_size, image_size), Image.Resampling.BICUBIC))
-        for image in digits.images])
+    images = np.stack(
+        [
+            np.asarray(
+                Image.fromarray(image.astype(np.float32)).resize(
+                    (image_size, image_size), Image.Resampling.BICUBIC
+                )
+            )
+            for image in digits.images
+        ]
+    )
     images = np.clip(images, 0.0, _MAX_VALUE) / (_MAX_VALUE / 2) - 1.0
     images = images[..., None].astype(np.float32)
     labels = digits.target.astype(np.int32)
@@ -58,7 +64,6 @@ class ColorDigitsDataset(GenerativeDataset):
 
     def render(self, params: Mapping[str, np.ndarray]) -> Batch:
         index = params['index']
-        image = np.concatenate([self._images[index[:, c]] for c in range(3)],
-                               axis=-1)
+        image = np.concatenate([self._images[index[:, c]] for c in range(3)], axis=-1)
         label = self._labels[index] @ np.array([100, 10, 1], np.int32)
         return {'image': image, 'label': label.astype(np.int32)}

@@ -8,8 +8,8 @@ gives alpha_i = <x, B_i> / 8 exactly, so a fake can be scored on the true
 coefficient distribution.
 """
 
-from collections.abc import Mapping
 import functools
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -68,5 +68,4 @@ class HadamardDataset(GenerativeDataset):
 
     def render(self, params: Mapping[str, np.ndarray]) -> Batch:
         alpha = params['alpha']
-        return {'image': hadamard_images(alpha),
-                'label': np.full(len(alpha), -1, np.int32)}
+        return {'image': hadamard_images(alpha), 'label': np.full(len(alpha), -1, np.int32)}

@@ -9,9 +9,9 @@ data are degenerate in 3-D (zero variance along the normal) and the plane is
 aligned with no axis.
 """
 
-from collections.abc import Mapping
 import dataclasses
 import itertools
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -39,14 +39,14 @@ def _circle(num_modes: int, radius: float) -> np.ndarray:
 
 
 SUBMANIFOLD_EMBEDDING = np.stack(
-    [np.array([1.0, -1.0, 0.0]) / np.sqrt(2),
-     np.array([1.0, 1.0, -2.0]) / np.sqrt(6)], axis=1)
+    [np.array([1.0, -1.0, 0.0]) / np.sqrt(2), np.array([1.0, 1.0, -2.0]) / np.sqrt(6)], axis=1
+)
 
 MIXTURES: dict[str, Mixture] = {
     'ring': Mixture(_circle(8, 2.0), 0.02, np.eye(2)),
     'grid': Mixture(
-        np.array(list(itertools.product([-4.0, -2.0, 0.0, 2.0, 4.0], repeat=2))),
-        0.05, np.eye(2)),
+        np.array(list(itertools.product([-4.0, -2.0, 0.0, 2.0, 4.0], repeat=2))), 0.05, np.eye(2)
+    ),
     'submanifold7': Mixture(_circle(7, 1.0), 0.01, SUBMANIFOLD_EMBEDDING),
 }
 
@@ -56,10 +56,14 @@ def mixture_spec(name: str) -> DataSpec:
     mixture = MIXTURES[name]
     centers = mixture.centers
     return DataSpec(
-        name=name, kind='vector', shape=(centers.shape[1],),
+        name=name,
+        kind='vector',
+        shape=(centers.shape[1],),
         num_modes=len(centers),
         mode_centers=tuple(tuple(float(v) for v in c) for c in centers),
-        mode_std=mixture.std, value_range=None)
+        mode_std=mixture.std,
+        value_range=None,
+    )
 
 
 class MixtureDataset(GenerativeDataset):
@@ -70,11 +74,15 @@ class MixtureDataset(GenerativeDataset):
         self.mixture = MIXTURES[spec.name]
 
     def draw(self, rng: np.random.Generator, n: int) -> Mapping[str, np.ndarray]:
-        return {'mode': rng.integers(len(self.mixture.centers_2d), size=n),
-                'noise': rng.standard_normal((n, 2))}
+        return {
+            'mode': rng.integers(len(self.mixture.centers_2d), size=n),
+            'noise': rng.standard_normal((n, 2)),
+        }
 
     def render(self, params: Mapping[str, np.ndarray]) -> Batch:
         mixture = self.mixture
         planar = mixture.centers_2d[params['mode']] + mixture.std * params['noise']
-        return {'image': (planar @ mixture.embedding.T).astype(np.float32),
-                'label': params['mode'].astype(np.int32)}
+        return {
+            'image': (planar @ mixture.embedding.T).astype(np.float32),
+            'label': params['mode'].astype(np.int32),
+        }

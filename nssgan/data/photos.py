@@ -1,7 +1,7 @@
 """Random crops of the two photos scikit-learn ships (natural-image statistics)."""
 
-from collections.abc import Mapping
 import functools
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -16,7 +16,7 @@ def load_photos() -> np.ndarray:
     from sklearn import datasets
 
     photos = np.stack(datasets.load_sample_images().images)
-    photos = (photos.astype(np.float32) / 127.5 - 1.0)
+    photos = photos.astype(np.float32) / 127.5 - 1.0
     photos.flags.writeable = False
     return photos
 
@@ -43,9 +43,9 @@ class PhotoPatchesDataset(GenerativeDataset):
     def render(self, params: Mapping[str, np.ndarray]) -> Batch:
         s = self._size
         crops = []
-        for photo, top, left, flip in zip(params['photo'], params['top'],
-                                          params['left'], params['flip']):
-            crop = self._photos[photo, top:top + s, left:left + s]
+        for photo, top, left, flip in zip(
+            params['photo'], params['top'], params['left'], params['flip']
+        ):
+            crop = self._photos[photo, top : top + s, left : left + s]
             crops.append(crop[:, ::-1] if flip else crop)
-        return {'image': np.stack(crops),
-                'label': np.full(len(crops), -1, np.int32)}
+        return {'image': np.stack(crops), 'label': np.full(len(crops), -1, np.int32)}

@@ -8,12 +8,26 @@ import numbers
 
 from nssgan.data import digits, hadamard, mixtures, photos
 from nssgan.data.base import Dataset
-from nssgan.data.spec import DataSpec, DatasetError
+from nssgan.data.spec import DatasetError, DataSpec
 
-EMBEDDED_DATASETS = ('hadamard', 'digits', 'color_digits', 'photo_patches',
-                     'ring', 'grid', 'submanifold7')
-TFDS_DATASETS = ('celeb_a', 'lsun/church_outdoor', 'lsun/conference_room',
-                 'oxford_flowers102', 'cifar10', 'stl10', 'mnist')
+EMBEDDED_DATASETS = (
+    'hadamard',
+    'digits',
+    'color_digits',
+    'photo_patches',
+    'ring',
+    'grid',
+    'submanifold7',
+)
+TFDS_DATASETS = (
+    'celeb_a',
+    'lsun/church_outdoor',
+    'lsun/conference_room',
+    'oxford_flowers102',
+    'cifar10',
+    'stl10',
+    'mnist',
+)
 DATASETS = EMBEDDED_DATASETS + TFDS_DATASETS
 
 _EMBEDDED_CLASSES = {
@@ -27,8 +41,8 @@ _EMBEDDED_CLASSES = {
 
 def _image_size_error(name: str, image_size, valid: str) -> DatasetError:
     return DatasetError(
-        f'config.image_size={image_size!r} does not work for dataset {name!r}: '
-        f'it needs {valid}.')
+        f'config.image_size={image_size!r} does not work for dataset {name!r}: it needs {valid}.'
+    )
 
 
 def dataset_spec(name: str, image_size: int) -> DataSpec:
@@ -39,31 +53,39 @@ def dataset_spec(name: str, image_size: int) -> DataSpec:
         have. Mixtures ignore ``image_size``.
     """
     if name not in DATASETS:
-        raise DatasetError(
-            f'Unknown dataset {name!r}; valid names: {", ".join(DATASETS)}.')
+        raise DatasetError(f'Unknown dataset {name!r}; valid names: {", ".join(DATASETS)}.')
     if name in mixtures.MIXTURES:
         return mixtures.mixture_spec(name)
-    if (not isinstance(image_size, numbers.Integral)
-            or isinstance(image_size, bool) or image_size < 1):
+    if (
+        not isinstance(image_size, numbers.Integral)
+        or isinstance(image_size, bool)
+        or image_size < 1
+    ):
         raise _image_size_error(name, image_size, 'a positive integer')
     size = int(image_size)
     if name == 'hadamard' and size != hadamard.SIZE:
         raise _image_size_error(name, image_size, f'exactly {hadamard.SIZE}')
     if name == 'photo_patches' and size > photos.PHOTO_HEIGHT:
         raise _image_size_error(
-            name, image_size,
-            f'at most {photos.PHOTO_HEIGHT}, the height of the photos')
+            name, image_size, f'at most {photos.PHOTO_HEIGHT}, the height of the photos'
+        )
     channels = 1 if name in ('hadamard', 'digits', 'mnist') else 3
     num_modes = {'digits': 10, 'mnist': 10, 'color_digits': 1000}.get(name)
-    return DataSpec(name=name, kind='image', shape=(size, size, channels),
-                    num_modes=num_modes)
+    return DataSpec(name=name, kind='image', shape=(size, size, channels), num_modes=num_modes)
 
 
-def make_dataset(name: str, *, batch_size: int, image_size: int, seed: int,
-                 process_index: int | None = None,
-                 process_count: int | None = None,
-                 data_dir: str | None = None, split: str | None = None,
-                 shuffle_buffer: int | None = None) -> Dataset:
+def make_dataset(
+    name: str,
+    *,
+    batch_size: int,
+    image_size: int,
+    seed: int,
+    process_index: int | None = None,
+    process_count: int | None = None,
+    data_dir: str | None = None,
+    split: str | None = None,
+    shuffle_buffer: int | None = None,
+) -> Dataset:
     """This process's endless, step-indexed stream of dataset ``name``.
 
     The batch of step ``s`` is a pure function of the arguments and ``s``, so
@@ -98,17 +120,17 @@ def make_dataset(name: str, *, batch_size: int, image_size: int, seed: int,
 
         process_index = jax.process_index() if process_index is None else process_index
         process_count = jax.process_count() if process_count is None else process_count
-    kwargs = dict(batch_size=batch_size, seed=seed, process_index=process_index,
-                  process_count=process_count)
+    kwargs = dict(
+        batch_size=batch_size, seed=seed, process_index=process_index, process_count=process_count
+    )
     if name in TFDS_DATASETS:
         from nssgan.data import tfds_pipeline
 
         if shuffle_buffer is None:
             shuffle_buffer = tfds_pipeline.DEFAULT_SHUFFLE_BUFFER
         return tfds_pipeline.TfdsDataset(
-            spec, data_dir=data_dir, split=split, shuffle_buffer=shuffle_buffer,
-            **kwargs)
+            spec, data_dir=data_dir, split=split, shuffle_buffer=shuffle_buffer, **kwargs
+        )
     if split not in (None, 'train'):
-        raise DatasetError(
-            f'Dataset {name!r} has only one split; got split={split!r}.')
+        raise DatasetError(f'Dataset {name!r} has only one split; got split={split!r}.')
     return _EMBEDDED_CLASSES[name](spec, **kwargs)

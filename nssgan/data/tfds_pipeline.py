@@ -17,14 +17,14 @@ The order also depends on TensorFlow's global seed: calling
 `tf.random.set_seed` changes it (nssgan never does).
 """
 
-from collections.abc import Iterator
 import os
+from collections.abc import Iterator
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from nssgan.data.base import Batch, Dataset, check_step
-from nssgan.data.spec import DataSpec, DatasetError, DatasetNotPreparedError
+from nssgan.data.spec import DatasetError, DatasetNotPreparedError, DataSpec
 
 DEFAULT_SPLITS = {
     # All 8,189 images, as the NSS paper uses.
@@ -65,11 +65,12 @@ def resize_and_center_crop(image: tf.Tensor, size: int) -> tf.Tensor:
     long_ = size * long_ // short
     new_height = tf.where(height <= width, size, long_)
     new_width = tf.where(height <= width, long_, size)
-    image = tf.image.resize(image, tf.stack([new_height, new_width]),
-                            method='bilinear', antialias=True)
+    image = tf.image.resize(
+        image, tf.stack([new_height, new_width]), method='bilinear', antialias=True
+    )
     top = tf.cast(tf.round((new_height - size) / 2), tf.int32)
     left = tf.cast(tf.round((new_width - size) / 2), tf.int32)
-    return image[top:top + size, left:left + size]
+    return image[top : top + size, left : left + size]
 
 
 def _data_dir_root(builder, name: str) -> str:
@@ -88,10 +89,13 @@ def _not_prepared_message(name: str, builder) -> str:
         f'`tfds build {name} --data_dir={root}` (or python -c "import '
         f"tensorflow_datasets as tfds; tfds.builder('{name}', data_dir='{root}')"
         '.download_and_prepare()"), then copy that directory here or point '
-        'data_dir / $TFDS_DATA_DIR at it.')
+        'data_dir / $TFDS_DATA_DIR at it.'
+    )
     if name.startswith(_MANUAL_DOWNLOAD):
-        message += (f' {name} may need its archives downloaded by hand into '
-                    f'{os.path.join(root, "downloads", "manual")} first.')
+        message += (
+            f' {name} may need its archives downloaded by hand into '
+            f'{os.path.join(root, "downloads", "manual")} first.'
+        )
     return message
 
 
@@ -104,9 +108,15 @@ class TfdsDataset(Dataset):
     `batch(step)` reads up to one epoch to get there.
     """
 
-    def __init__(self, spec: DataSpec, *, data_dir: str | None = None,
-                 split: str | None = None,
-                 shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER, **kwargs):
+    def __init__(
+        self,
+        spec: DataSpec,
+        *,
+        data_dir: str | None = None,
+        split: str | None = None,
+        shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER,
+        **kwargs,
+    ):
         super().__init__(spec, **kwargs)
         if shuffle_buffer < 1:
             raise DatasetError(f'shuffle_buffer={shuffle_buffer} must be >= 1.')
@@ -115,44 +125,49 @@ class TfdsDataset(Dataset):
         self.shuffle_buffer = shuffle_buffer
         builder = tfds.builder(spec.name, data_dir=data_dir)
         self._has_label = 'label' in builder.info.features
-        local_split = tfds.even_splits(
-            self.split, n=self.process_count,
-            drop_remainder=True)[self.process_index]
+        local_split = tfds.even_splits(self.split, n=self.process_count, drop_remainder=True)[
+            self.process_index
+        ]
         # `builder.is_prepared()` is False under `tfds.testing.mock_data`, whose
         # patched `as_dataset` works regardless; so ask `as_dataset` itself.
         try:
             self._records = builder.as_dataset(
-                split=local_split, shuffle_files=False,
-                decoders={'image': tfds.decode.SkipDecoding()})
+                split=local_split,
+                shuffle_files=False,
+                decoders={'image': tfds.decode.SkipDecoding()},
+            )
         except AssertionError as e:
-            raise DatasetNotPreparedError(
-                _not_prepared_message(spec.name, builder)) from e
+            raise DatasetNotPreparedError(_not_prepared_message(spec.name, builder)) from e
         num_records = int(self._records.cardinality())
         if num_records < 0:
             num_records = builder.info.splits[local_split].num_examples
         if num_records < 1:
             raise DatasetError(
                 f'Split {self.split!r} of {spec.name!r} leaves no examples for '
-                f'process {self.process_index} of {self.process_count}.')
+                f'process {self.process_index} of {self.process_count}.'
+            )
         self.epoch_size = num_records
 
     def _pipeline(self, start_step: int) -> tf.data.Dataset:
-        start_epoch, skip = divmod(start_step * self.local_batch_size,
-                                   self.epoch_size)
+        start_epoch, skip = divmod(start_step * self.local_batch_size, self.epoch_size)
         records = self._records
         seed = tf.constant(self.seed % 2**63, tf.int64)
 
         def epoch_records(epoch, num_skipped):
             epoch_seed = tf.random.stateless_uniform(
-                [], seed=tf.stack([seed, epoch]), minval=None, maxval=None,
-                dtype=tf.int64)
-            shuffled = records.shuffle(self.shuffle_buffer, seed=epoch_seed,
-                                       reshuffle_each_iteration=False)
+                [], seed=tf.stack([seed, epoch]), minval=None, maxval=None, dtype=tf.int64
+            )
+            shuffled = records.shuffle(
+                self.shuffle_buffer, seed=epoch_seed, reshuffle_each_iteration=False
+            )
             return shuffled.skip(num_skipped)
 
         epochs = tf.data.Dataset.range(start_epoch, 2**62).map(
-            lambda e: (e, tf.where(e == start_epoch, tf.constant(skip, tf.int64),
-                                   tf.constant(0, tf.int64))))
+            lambda e: (
+                e,
+                tf.where(e == start_epoch, tf.constant(skip, tf.int64), tf.constant(0, tf.int64)),
+            )
+        )
         ds = epochs.flat_map(epoch_records)
         ds = ds.map(self._preprocess, num_parallel_calls=tf.data.AUTOTUNE)
         ds = ds.batch(self.local_batch_size, drop_remainder=True)
@@ -163,8 +178,7 @@ class TfdsDataset(Dataset):
 
     def _preprocess(self, example) -> dict[str, tf.Tensor]:
         size, _, channels = self.spec.shape
-        image = tf.io.decode_image(example['image'], channels=channels,
-                                   expand_animations=False)
+        image = tf.io.decode_image(example['image'], channels=channels, expand_animations=False)
         image = resize_and_center_crop(image, size)
         image = tf.clip_by_value(image / 127.5 - 1.0, -1.0, 1.0)
         image = tf.ensure_shape(image, self.spec.shape)

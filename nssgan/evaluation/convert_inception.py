@@ -99,9 +99,13 @@ def convert_state_dict(state_dict) -> dict:
     """
     if not hasattr(state_dict, 'keys'):
         raise ConversionError(
-            f'expected a state dict (name -> tensor), got {type(state_dict).__name__}.')
-    given = {k: v for k, v in state_dict.items()
-             if not (isinstance(k, str) and k.endswith(IGNORED_SUFFIXES))}
+            f'expected a state dict (name -> tensor), got {type(state_dict).__name__}.'
+        )
+    given = {
+        k: v
+        for k, v in state_dict.items()
+        if not (isinstance(k, str) and k.endswith(IGNORED_SUFFIXES))
+    }
     expected = traverse_util.flatten_dict(inception.variable_shapes())
     names = {path: _torch_key(path) for path in expected}
     wanted = {key for key, _ in names.values()}
@@ -125,8 +129,9 @@ def convert_state_dict(state_dict) -> dict:
     if problems:
         raise ConversionError(
             "weights do not match pytorch-fid's FID Inception "
-            "(torchvision Inception3, num_classes=1008, aux_logits=False + FID blocks): "
-            + '; '.join(problems))
+            '(torchvision Inception3, num_classes=1008, aux_logits=False + FID blocks): '
+            + '; '.join(problems)
+        )
     flat = {}
     for path, (key, layout) in names.items():
         array = _as_numpy(given[key])
@@ -145,9 +150,10 @@ def load_torch_state_dict(path: str):
     try:
         import torch
     except ImportError:
-        raise ImportError('the converter reads .pth files with PyTorch: '
-                          "pip install torch (CPU build is enough), e.g. pip install -e '.[parity]'."
-                          ) from None
+        raise ImportError(
+            'the converter reads .pth files with PyTorch: '
+            "pip install torch (CPU build is enough), e.g. pip install -e '.[parity]'."
+        ) from None
     try:
         state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
@@ -155,14 +161,15 @@ def load_torch_state_dict(path: str):
         text = ' '.join(str(e).split())
         marker = 'WeightsUnpickler error:'
         if marker in text:
-            detail = text[text.index(marker) + len(marker):]
+            detail = text[text.index(marker) + len(marker) :]
             detail = detail.split(' Please use ')[0].split(' Check the documentation')[0]
         else:
             detail = text[:200]
         raise ConversionError(
             f'torch.load(weights_only=True) refused {path!r} ({type(e).__name__}: '
             f'{detail.strip()}); a weights file must hold tensors only, it is never '
-            'unpickled with code.') from None
+            'unpickled with code.'
+        ) from None
     if isinstance(state, dict) and 'state_dict' in state and hasattr(state['state_dict'], 'keys'):
         state = state['state_dict']
     return state
@@ -190,11 +197,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog='python -m nssgan.evaluation.convert_inception',
         description="Convert pytorch-fid's pt_inception-2015-12-05-6726825d.pth "
-                    'to a Flax msgpack checkpoint for nssgan.evaluation.inception.')
-    parser.add_argument('--weights', required=True,
-                        help=f'pytorch-fid weights file ({inception.PT_WEIGHTS_NAME})')
-    parser.add_argument('--out', required=True,
-                        help='output Flax checkpoint, e.g. inception_fid.msgpack')
+        'to a Flax msgpack checkpoint for nssgan.evaluation.inception.',
+    )
+    parser.add_argument(
+        '--weights', required=True, help=f'pytorch-fid weights file ({inception.PT_WEIGHTS_NAME})'
+    )
+    parser.add_argument(
+        '--out', required=True, help='output Flax checkpoint, e.g. inception_fid.msgpack'
+    )
     args = parser.parse_args(argv)
     try:
         variables = convert_file(args.weights, args.out)
@@ -203,9 +213,12 @@ def main(argv=None) -> int:
         return 1
     prefix = sha256_prefix(args.weights)
     if prefix != EXPECTED_SHA256_PREFIX:
-        print(f'warning: {args.weights} has SHA-256 prefix {prefix}, not '
-              f'{EXPECTED_SHA256_PREFIX} of pytorch-fid\'s published weights; FID '
-              'values will not be comparable to published ones.', file=sys.stderr)
+        print(
+            f'warning: {args.weights} has SHA-256 prefix {prefix}, not '
+            f"{EXPECTED_SHA256_PREFIX} of pytorch-fid's published weights; FID "
+            'values will not be comparable to published ones.',
+            file=sys.stderr,
+        )
     count = sum(int(np.prod(a.shape)) for a in traverse_util.flatten_dict(variables).values())
     print(f'wrote {args.out}: {count:,} values from {args.weights}')
     return 0

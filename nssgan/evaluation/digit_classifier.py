@@ -35,11 +35,11 @@ import warnings
 import zipfile
 
 import flax.linen as nn
-from flax import traverse_util
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from flax import traverse_util
 
 CLASSIFIER_VERSION = 'v1'
 NUM_CLASSES = 10
@@ -82,13 +82,16 @@ class DigitCNN(nn.Module):
 def default_cache_dir() -> str:
     """$NSSGAN_CACHE, else ~/.cache/nssgan."""
     return os.environ.get('NSSGAN_CACHE') or os.path.join(
-        os.path.expanduser('~'), '.cache', 'nssgan')
+        os.path.expanduser('~'), '.cache', 'nssgan'
+    )
 
 
 def cache_path(image_size: int, cache_dir: str | None = None) -> str:
     """Where the classifier for ``image_size`` px is cached."""
-    return os.path.join(cache_dir or default_cache_dir(),
-                        f'digit_classifier_{CLASSIFIER_VERSION}_{image_size}px.npz')
+    return os.path.join(
+        cache_dir or default_cache_dir(),
+        f'digit_classifier_{CLASSIFIER_VERSION}_{image_size}px.npz',
+    )
 
 
 def train_test_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,8 +107,9 @@ def train_test_split(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _param_shapes(image_size: int) -> dict:
-    shapes = jax.eval_shape(DigitCNN().init, jax.random.PRNGKey(0),
-                            jnp.zeros((1, image_size, image_size, 1)))['params']
+    shapes = jax.eval_shape(
+        DigitCNN().init, jax.random.PRNGKey(0), jnp.zeros((1, image_size, image_size, 1))
+    )['params']
     return {k: v.shape for k, v in traverse_util.flatten_dict(shapes).items()}
 
 
@@ -130,10 +134,8 @@ def _shift(images: jax.Array, shifts: jax.Array) -> jax.Array:
     pad = images.shape[1]
 
     def one(image, shift):
-        padded = jnp.pad(image, ((pad, pad), (pad, pad), (0, 0)),
-                         constant_values=-1.0)
-        return jax.lax.dynamic_slice(
-            padded, (pad - shift[0], pad - shift[1], 0), image.shape)
+        padded = jnp.pad(image, ((pad, pad), (pad, pad), (0, 0)), constant_values=-1.0)
+        return jax.lax.dynamic_slice(padded, (pad - shift[0], pad - shift[1], 0), image.shape)
 
     return jax.vmap(one)(images, shifts)
 
@@ -149,8 +151,9 @@ def train_classifier(image_size: int) -> tuple[dict, float]:
     steps_per_epoch = len(train_idx) // BATCH_SIZE
     num_steps = NUM_EPOCHS * steps_per_epoch
     rng = np.random.default_rng(SEED)
-    batches = np.concatenate([rng.permutation(len(train_idx))[:steps_per_epoch * BATCH_SIZE]
-                              for _ in range(NUM_EPOCHS)]).reshape(num_steps, BATCH_SIZE)
+    batches = np.concatenate(
+        [rng.permutation(len(train_idx))[: steps_per_epoch * BATCH_SIZE] for _ in range(NUM_EPOCHS)]
+    ).reshape(num_steps, BATCH_SIZE)
     max_shift = max(1, image_size // 8)
     shifts = rng.integers(-max_shift, max_shift + 1, size=(num_steps, BATCH_SIZE, 2))
 
@@ -172,8 +175,7 @@ def train_classifier(image_size: int) -> tuple[dict, float]:
     # about ten times slower on XLA:CPU.
     opt_state = optimizer.init(params)
     for index, shift in zip(batches, shifts):
-        params, opt_state = step(params, opt_state, x_train[index], y_train[index],
-                                 shift)
+        params, opt_state = step(params, opt_state, x_train[index], y_train[index], shift)
     params = jax.device_get(params)
     logits, _ = _predict(params, images[test_idx])
     accuracy = float(np.mean(np.argmax(logits, axis=1) == labels[test_idx]))
@@ -197,17 +199,19 @@ def _predict(params, images) -> tuple[np.ndarray, np.ndarray]:
     chunk = min(PREDICT_BATCH, 1 << max(n - 1, 0).bit_length())
     log_probs, features = [], []
     for start in range(0, n, chunk):
-        batch = images[start:start + chunk]
+        batch = images[start : start + chunk]
         pad = chunk - len(batch)
         if pad:
             batch = np.concatenate([batch, np.zeros((pad,) + batch.shape[1:], batch.dtype)])
         lp, f = jax.device_get(_apply(params, batch))
-        log_probs.append(lp[:chunk - pad])
-        features.append(f[:chunk - pad])
+        log_probs.append(lp[: chunk - pad])
+        features.append(f[: chunk - pad])
     if not log_probs:
         return np.zeros((0, NUM_CLASSES)), np.zeros((0, FEATURE_DIM))
-    return (np.concatenate(log_probs).astype(np.float64),
-            np.concatenate(features).astype(np.float64))
+    return (
+        np.concatenate(log_probs).astype(np.float64),
+        np.concatenate(features).astype(np.float64),
+    )
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -223,8 +227,10 @@ class DigitClassifier:
         images = np.asarray(images)
         expected = (self.image_size, self.image_size, 1)
         if images.ndim != 4 or images.shape[1:] != expected:
-            raise ValueError(f'the classifier takes [N, {self.image_size}, '
-                             f'{self.image_size}, 1] images; got {images.shape}.')
+            raise ValueError(
+                f'the classifier takes [N, {self.image_size}, '
+                f'{self.image_size}, 1] images; got {images.shape}.'
+            )
         return _predict(self.params, images)
 
     @functools.cached_property
@@ -238,8 +244,7 @@ class DigitClassifier:
 def _save(path: str, params: dict, accuracy: float) -> None:
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
-    arrays = {'/'.join(k): np.asarray(v)
-              for k, v in traverse_util.flatten_dict(params).items()}
+    arrays = {'/'.join(k): np.asarray(v) for k, v in traverse_util.flatten_dict(params).items()}
     arrays['__test_accuracy__'] = np.float64(accuracy)
     fd, tmp = tempfile.mkstemp(suffix='.npz', dir=directory)
     try:
@@ -262,8 +267,7 @@ def _load(path: str, image_size: int) -> tuple[dict, float] | None:
     expected = {'/'.join(k): v for k, v in _param_shapes(image_size).items()}
     if accuracy is None or {k: v.shape for k, v in arrays.items()} != expected:
         return None
-    params = traverse_util.unflatten_dict({tuple(k.split('/')): v
-                                           for k, v in arrays.items()})
+    params = traverse_util.unflatten_dict({tuple(k.split('/')): v for k, v in arrays.items()})
     return params, float(accuracy)
 
 
@@ -281,14 +285,16 @@ def _load_or_train(image_size: int, path: str) -> DigitClassifier:
     return DigitClassifier(image_size, params, accuracy)
 
 
-def load_classifier(image_size: int, *, cache_dir: str | None = None
-                    ) -> DigitClassifier:
+def load_classifier(image_size: int, *, cache_dir: str | None = None) -> DigitClassifier:
     """The digit classifier for ``image_size`` px: from the cache, else trained and cached.
 
     Memoized per process and cache file.
     """
-    if (not isinstance(image_size, (int, np.integer)) or isinstance(image_size, bool)
-            or image_size < 1):
+    if (
+        not isinstance(image_size, (int, np.integer))
+        or isinstance(image_size, bool)
+        or image_size < 1
+    ):
         raise ValueError(f'image_size must be a positive int; got {image_size!r}.')
     path = os.path.abspath(cache_path(int(image_size), cache_dir))
     return _load_or_train(int(image_size), path)

@@ -36,8 +36,9 @@ DIGIT_DATASETS = {'digits': 1, 'color_digits': 3}  # name -> channels
 DEFAULT_CONFIDENCE = 0.9
 
 
-def reference_statistics(classifier: digit_classifier.DigitClassifier,
-                         channels: int) -> tuple[np.ndarray, np.ndarray]:
+def reference_statistics(
+    classifier: digit_classifier.DigitClassifier, channels: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The exact (mu, Sigma) of real features for 1 (digits) or 3 (color_digits) channels."""
     features = classifier.real_features
     mu = features.mean(axis=0)
@@ -45,8 +46,9 @@ def reference_statistics(classifier: digit_classifier.DigitClassifier,
     return np.tile(mu, channels), np.kron(np.eye(channels), sigma)
 
 
-def classify(classifier: digit_classifier.DigitClassifier, images
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def classify(
+    classifier: digit_classifier.DigitClassifier, images
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per channel: ``(classes [N, C], probabilities [N, C], features [N, C * 64])``."""
     images = np.asarray(images)
     n, height, width, channels = images.shape
@@ -54,13 +56,21 @@ def classify(classifier: digit_classifier.DigitClassifier, images
     log_probs, features = classifier.predict(per_channel)
     classes = log_probs.argmax(axis=1)
     probabilities = np.exp(log_probs[np.arange(len(classes)), classes])
-    return (classes.reshape(n, channels), probabilities.reshape(n, channels),
-            features.reshape(n, -1))
+    return (
+        classes.reshape(n, channels),
+        probabilities.reshape(n, channels),
+        features.reshape(n, -1),
+    )
 
 
-def digit_metrics(name: str, samples, *, confidence: float = DEFAULT_CONFIDENCE,
-                  min_share: float = modes_lib.DEFAULT_MIN_SHARE,
-                  cache_dir: str | None = None) -> dict[str, float]:
+def digit_metrics(
+    name: str,
+    samples,
+    *,
+    confidence: float = DEFAULT_CONFIDENCE,
+    min_share: float = modes_lib.DEFAULT_MIN_SHARE,
+    cache_dir: str | None = None,
+) -> dict[str, float]:
     """Classifier-based scores of generated ``digits`` or ``color_digits``.
 
     Args:
@@ -73,33 +83,42 @@ def digit_metrics(name: str, samples, *, confidence: float = DEFAULT_CONFIDENCE,
         ~/.cache/nssgan); it is trained there (seconds) if absent.
 
     Returns:
-      floats ``frechet_distance`` (NaN for non-finite samples), ``confident_fraction``, ``modes_covered``,
+      floats ``frechet_distance`` (NaN for non-finite samples), ``confident_fraction``,
+      ``modes_covered``,
       ``modes_hit``, ``num_modes``, ``kl_to_uniform`` (NaN when no sample is
       confident) and ``classifier_accuracy``.
     """
     if name not in DIGIT_DATASETS:
-        raise ValueError(f'{name!r} is not a digit dataset; those are: '
-                         f'{", ".join(DIGIT_DATASETS)}.')
+        raise ValueError(
+            f'{name!r} is not a digit dataset; those are: {", ".join(DIGIT_DATASETS)}.'
+        )
     channels = DIGIT_DATASETS[name]
     samples = np.asarray(samples)
     if name == 'digits' and samples.ndim == 3:
         samples = samples[..., None]
-    if (samples.ndim != 4 or samples.shape[1] != samples.shape[2]
-            or samples.shape[3] != channels or len(samples) < 2):
-        raise ValueError(f'{name} samples must have shape [N >= 2, S, S, {channels}]; '
-                         f'got {samples.shape}.')
+    if (
+        samples.ndim != 4
+        or samples.shape[1] != samples.shape[2]
+        or samples.shape[3] != channels
+        or len(samples) < 2
+    ):
+        raise ValueError(
+            f'{name} samples must have shape [N >= 2, S, S, {channels}]; got {samples.shape}.'
+        )
     classifier = digit_classifier.load_classifier(samples.shape[1], cache_dir=cache_dir)
     classes, probabilities, features = classify(classifier, samples)
     confident = np.all(probabilities >= confidence, axis=1)
     modes = classes @ (10 ** np.arange(channels - 1, -1, -1))
-    num_modes = digit_classifier.NUM_CLASSES ** channels
+    num_modes = digit_classifier.NUM_CLASSES**channels
     if np.all(np.isfinite(features)):
-        distance = frechet.frechet_distance(*frechet.gaussian_statistics(features),
-                                            *reference_statistics(classifier, channels))
+        distance = frechet.frechet_distance(
+            *frechet.gaussian_statistics(features), *reference_statistics(classifier, channels)
+        )
     else:  # a diverged generator's NaNs
         distance = float('nan')
-    return {'frechet_distance': distance,
-            'confident_fraction': float(confident.mean()),
-            **modes_lib.mode_statistics(modes[confident], num_modes,
-                                        min_share=min_share),
-            'classifier_accuracy': classifier.test_accuracy}
+    return {
+        'frechet_distance': distance,
+        'confident_fraction': float(confident.mean()),
+        **modes_lib.mode_statistics(modes[confident], num_modes, min_share=min_share),
+        'classifier_accuracy': classifier.test_accuracy,
+    }

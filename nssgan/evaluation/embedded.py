@@ -11,21 +11,26 @@ SCORED_DATASETS = ('hadamard',) + tuple(digits.DIGIT_DATASETS) + mixtures.MIXTUR
 
 def _unscorable(name: str) -> ValueError:
     if name == 'photo_patches':
-        why = ('photo_patches has neither modes nor a known ground truth; '
-               'score it with FID/KID')
+        why = 'photo_patches has neither modes nor a known ground truth; score it with FID/KID'
     elif name in registry.TFDS_DATASETS:
         why = f'{name!r} is a TFDS dataset; score it with FID/IS/KID'
     else:
         why = f'unknown dataset {name!r}'
-    return ValueError(f'embedded_metrics cannot score this: {why}. It scores '
-                      f'{", ".join(SCORED_DATASETS)}.')
+    return ValueError(
+        f'embedded_metrics cannot score this: {why}. It scores {", ".join(SCORED_DATASETS)}.'
+    )
 
 
-def embedded_metrics(dataset_name: str, samples, *, image_size: int | None = None,
-                     num_std: float = mixtures.DEFAULT_NUM_STD,
-                     confidence: float = digits.DEFAULT_CONFIDENCE,
-                     min_share: float = modes_lib.DEFAULT_MIN_SHARE,
-                     cache_dir: str | None = None) -> dict[str, float]:
+def embedded_metrics(
+    dataset_name: str,
+    samples,
+    *,
+    image_size: int | None = None,
+    num_std: float = mixtures.DEFAULT_NUM_STD,
+    confidence: float = digits.DEFAULT_CONFIDENCE,
+    min_share: float = modes_lib.DEFAULT_MIN_SHARE,
+    cache_dir: str | None = None,
+) -> dict[str, float]:
     """Scores generated ``samples`` of an embedded dataset; a flat dict of floats.
 
     - ring, grid, submanifold7 (`mixtures.mixture_metrics`):
@@ -61,21 +66,24 @@ def embedded_metrics(dataset_name: str, samples, *, image_size: int | None = Non
         raise _unscorable(dataset_name)
     samples = np.asarray(samples)
     if dataset_name in mixtures.MIXTURE_NAMES:
-        return mixtures.mixture_metrics(dataset_name, samples, num_std=num_std,
-                                        min_share=min_share)
+        return mixtures.mixture_metrics(dataset_name, samples, num_std=num_std, min_share=min_share)
     if samples.ndim < 3:
-        raise ValueError(f'{dataset_name} samples must be [N, S, S, C] images; '
-                         f'got shape {samples.shape}.')
+        raise ValueError(
+            f'{dataset_name} samples must be [N, S, S, C] images; got shape {samples.shape}.'
+        )
     if image_size is None:
         image_size = samples.shape[1]
     spec = registry.dataset_spec(dataset_name, image_size)
     if samples.ndim == 3 and spec.shape[-1] == 1:
         samples = samples[..., None]
     if samples.shape[1:] != spec.shape:
-        raise ValueError(f'{dataset_name} samples at image_size={image_size} must '
-                         f'have shape [N, {", ".join(map(str, spec.shape))}]; '
-                         f'got {samples.shape}.')
+        raise ValueError(
+            f'{dataset_name} samples at image_size={image_size} must '
+            f'have shape [N, {", ".join(map(str, spec.shape))}]; '
+            f'got {samples.shape}.'
+        )
     if dataset_name == 'hadamard':
         return hadamard.hadamard_metrics(samples)
-    return digits.digit_metrics(dataset_name, samples, confidence=confidence,
-                                min_share=min_share, cache_dir=cache_dir)
+    return digits.digit_metrics(
+        dataset_name, samples, confidence=confidence, min_share=min_share, cache_dir=cache_dir
+    )

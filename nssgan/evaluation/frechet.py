@@ -56,8 +56,9 @@ def _check(mu, sigma, name: str) -> tuple[np.ndarray, np.ndarray]:
     mu = np.atleast_1d(np.asarray(mu, dtype=np.float64))
     sigma = np.atleast_2d(np.asarray(sigma, dtype=np.float64))
     if mu.ndim != 1 or sigma.shape != (len(mu), len(mu)):
-        raise ValueError(f'mu{name} must be [D] and sigma{name} [D, D]; got '
-                         f'{mu.shape} and {sigma.shape}.')
+        raise ValueError(
+            f'mu{name} must be [D] and sigma{name} [D, D]; got {mu.shape} and {sigma.shape}.'
+        )
     if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))):
         raise ValueError(f'mu{name} and sigma{name} must be finite.')
     return mu, sigma
@@ -80,8 +81,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     mu1, sigma1 = _check(mu1, sigma1, '1')
     mu2, sigma2 = _check(mu2, sigma2, '2')
     if len(mu1) != len(mu2):
-        raise ValueError(f'the Gaussians have different dimensions: {len(mu1)} '
-                         f'and {len(mu2)}.')
+        raise ValueError(f'the Gaussians have different dimensions: {len(mu1)} and {len(mu2)}.')
     diff = mu1 - mu2
     cross = np.linalg.svd(psd_sqrt(sigma1) @ psd_sqrt(sigma2), compute_uv=False).sum()
     d2 = diff @ diff + (np.trace(sigma1) + np.trace(sigma2)) - 2.0 * cross
@@ -90,5 +90,4 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 
 def frechet_distance_from_features(features1, features2) -> float:
     """`frechet_distance` of the `gaussian_statistics` of two [N, D] feature sets."""
-    return frechet_distance(*gaussian_statistics(features1),
-                            *gaussian_statistics(features2))
+    return frechet_distance(*gaussian_statistics(features1), *gaussian_statistics(features2))

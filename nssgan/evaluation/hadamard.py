@@ -27,8 +27,7 @@ from nssgan.data import hadamard as data_hadamard
 NUM_BASES = data_hadamard.SIZE
 
 
-def wasserstein1_to_uniform(samples, low: float = -1.0, high: float = 1.0
-                            ) -> np.ndarray:
+def wasserstein1_to_uniform(samples, low: float = -1.0, high: float = 1.0) -> np.ndarray:
     """W_1 of each column's empirical distribution to U(low, high), exactly.
 
     Args:
@@ -65,15 +64,18 @@ def hadamard_statistics(images) -> dict[str, np.ndarray]:
     """
     x = np.asarray(images, dtype=np.float64)
     if x.size != len(x) * NUM_BASES * NUM_BASES or not len(x):
-        raise ValueError('Hadamard images must have 64 values each '
-                         f'([N > 0, 8, 8, 1]); got shape {x.shape}.')
+        raise ValueError(
+            f'Hadamard images must have 64 values each ([N > 0, 8, 8, 1]); got shape {x.shape}.'
+        )
     coefficients, residual = data_hadamard.hadamard_coefficients(x)
     energy = np.square(x).sum()
-    return {'mean': coefficients.mean(axis=0),
-            'std': coefficients.std(axis=0),
-            'w1': wasserstein1_to_uniform(coefficients),
-            'residual': residual.mean(),
-            'residual_fraction': residual.sum() / energy if energy > 0 else np.float64(0.0)}
+    return {
+        'mean': coefficients.mean(axis=0),
+        'std': coefficients.std(axis=0),
+        'w1': wasserstein1_to_uniform(coefficients),
+        'residual': residual.mean(),
+        'residual_fraction': residual.sum() / energy if energy > 0 else np.float64(0.0),
+    }
 
 
 def hadamard_metrics(images) -> dict[str, float]:

@@ -51,11 +51,10 @@ import os
 
 import flax
 import flax.linen as nn
-from flax import serialization
-from flax import traverse_util
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import serialization, traverse_util
 
 INPUT_SIZE = 299
 FEATURE_DIM = 2048
@@ -71,12 +70,12 @@ _HIGHEST = jax.lax.Precision.HIGHEST
 
 def converter_command(out: str = 'inception_fid.msgpack') -> str:
     """The shell command that makes a checkpoint for `load_inception`."""
-    return (f'python -m nssgan.evaluation.convert_inception '
-            f'--weights {PT_WEIGHTS_NAME} --out {out}')
+    return f'python -m nssgan.evaluation.convert_inception --weights {PT_WEIGHTS_NAME} --out {out}'
 
 
 # --------------------------------------------------------------------------
 # Resize
+
 
 def bilinear_matrix(in_size: int, out_size: int) -> np.ndarray:
     """[out_size, in_size] float32 matrix of torch's bilinear, align_corners=False.
@@ -131,6 +130,7 @@ def resize_bilinear(images, size=(INPUT_SIZE, INPUT_SIZE)):
 # --------------------------------------------------------------------------
 # Network
 
+
 def _pad(p):
     ph, pw = (p, p) if isinstance(p, int) else p
     return ((ph, ph), (pw, pw))
@@ -138,8 +138,7 @@ def _pad(p):
 
 def _avg_pool_exclude_pad(x):
     """3x3, stride 1, padding 1, ``count_include_pad=False``."""
-    return nn.avg_pool(x, (3, 3), strides=(1, 1), padding=((1, 1), (1, 1)),
-                       count_include_pad=False)
+    return nn.avg_pool(x, (3, 3), strides=(1, 1), padding=((1, 1), (1, 1)), count_include_pad=False)
 
 
 def _max_pool_valid(x):
@@ -160,11 +159,16 @@ class BasicConv2d(nn.Module):
         kernel = self.kernel_size
         if isinstance(kernel, int):
             kernel = (kernel, kernel)
-        x = nn.Conv(self.features, tuple(kernel), strides=tuple(self.strides),
-                    padding=_pad(self.padding), use_bias=False,
-                    precision=_HIGHEST, name='conv')(x)
-        x = nn.BatchNorm(use_running_average=True, epsilon=BN_EPSILON,
-                         name='bn')(x)
+        x = nn.Conv(
+            self.features,
+            tuple(kernel),
+            strides=tuple(self.strides),
+            padding=_pad(self.padding),
+            use_bias=False,
+            precision=_HIGHEST,
+            name='conv',
+        )(x)
+        x = nn.BatchNorm(use_running_average=True, epsilon=BN_EPSILON, name='bn')(x)
         return nn.relu(x)
 
 
@@ -181,8 +185,7 @@ class FIDInceptionA(nn.Module):
         b3 = BasicConv2d(64, 1, name='branch3x3dbl_1')(x)
         b3 = BasicConv2d(96, 3, padding=1, name='branch3x3dbl_2')(b3)
         b3 = BasicConv2d(96, 3, padding=1, name='branch3x3dbl_3')(b3)
-        bp = BasicConv2d(self.pool_features, 1, name='branch_pool')(
-            _avg_pool_exclude_pad(x))
+        bp = BasicConv2d(self.pool_features, 1, name='branch_pool')(_avg_pool_exclude_pad(x))
         return jnp.concatenate([b1, b5, b3, bp], axis=-1)
 
 
@@ -243,22 +246,27 @@ class FIDInceptionE(nn.Module):
     def __call__(self, x):
         b1 = BasicConv2d(320, 1, name='branch1x1')(x)
         b3 = BasicConv2d(384, 1, name='branch3x3_1')(x)
-        b3 = jnp.concatenate([
-            BasicConv2d(384, (1, 3), padding=(0, 1), name='branch3x3_2a')(b3),
-            BasicConv2d(384, (3, 1), padding=(1, 0), name='branch3x3_2b')(b3),
-        ], axis=-1)
+        b3 = jnp.concatenate(
+            [
+                BasicConv2d(384, (1, 3), padding=(0, 1), name='branch3x3_2a')(b3),
+                BasicConv2d(384, (3, 1), padding=(1, 0), name='branch3x3_2b')(b3),
+            ],
+            axis=-1,
+        )
         bd = BasicConv2d(448, 1, name='branch3x3dbl_1')(x)
         bd = BasicConv2d(384, 3, padding=1, name='branch3x3dbl_2')(bd)
-        bd = jnp.concatenate([
-            BasicConv2d(384, (1, 3), padding=(0, 1), name='branch3x3dbl_3a')(bd),
-            BasicConv2d(384, (3, 1), padding=(1, 0), name='branch3x3dbl_3b')(bd),
-        ], axis=-1)
+        bd = jnp.concatenate(
+            [
+                BasicConv2d(384, (1, 3), padding=(0, 1), name='branch3x3dbl_3a')(bd),
+                BasicConv2d(384, (3, 1), padding=(1, 0), name='branch3x3dbl_3b')(bd),
+            ],
+            axis=-1,
+        )
         if self.pool == 'avg':
             pooled = _avg_pool_exclude_pad(x)
         elif self.pool == 'max':
             # Padding enters the max as -inf, like torch's max_pool2d.
-            pooled = nn.max_pool(x, (3, 3), strides=(1, 1),
-                                 padding=((1, 1), (1, 1)))
+            pooled = nn.max_pool(x, (3, 3), strides=(1, 1), padding=((1, 1), (1, 1)))
         else:
             raise ValueError(f"pool must be 'avg' or 'max'; got {self.pool!r}.")
         bp = BasicConv2d(192, 1, name='branch_pool')(pooled)
@@ -295,8 +303,7 @@ class FIDInceptionV3(nn.Module):
         x = FIDInceptionE('avg', name='Mixed_7b')(x)
         x = FIDInceptionE('max', name='Mixed_7c')(x)
         features = jnp.mean(x, axis=(1, 2))
-        logits = nn.Dense(self.num_classes, precision=_HIGHEST, name='fc')(
-            features)
+        logits = nn.Dense(self.num_classes, precision=_HIGHEST, name='fc')(features)
         return features, logits
 
 
@@ -317,12 +324,15 @@ def init_random(key) -> dict:
 # --------------------------------------------------------------------------
 # Forward
 
+
 def _check_images(images):
     if images.ndim != 4:
         raise ValueError(f'images must be NHWC [N, H, W, C]; got shape {images.shape}.')
     if not jnp.issubdtype(images.dtype, jnp.floating):
-        raise ValueError(f'images must be floating point in [-1, 1]; got dtype '
-                         f'{images.dtype} (map uint8 with x / 127.5 - 1).')
+        raise ValueError(
+            f'images must be floating point in [-1, 1]; got dtype '
+            f'{images.dtype} (map uint8 with x / 127.5 - 1).'
+        )
     if images.shape[-1] not in (1, 3):
         raise ValueError(f'images must have 1 or 3 channels; got {images.shape[-1]}.')
 
@@ -364,24 +374,24 @@ def batched_features_and_logits(variables, images, batch_size: int = DEFAULT_BAT
         raise ValueError(f'batch_size must be >= 1; got {batch_size}.')
     n = len(images)
     if n == 0:
-        return (np.zeros((0, FEATURE_DIM), np.float32),
-                np.zeros((0, NUM_CLASSES), np.float32))
+        return (np.zeros((0, FEATURE_DIM), np.float32), np.zeros((0, NUM_CLASSES), np.float32))
     batch_size = min(batch_size, n)
     features, logits = [], []
     for start in range(0, n, batch_size):
-        chunk = np.asarray(images[start:start + batch_size])
+        chunk = np.asarray(images[start : start + batch_size])
         count = len(chunk)
         if count < batch_size:
             pad = np.zeros((batch_size - count,) + chunk.shape[1:], chunk.dtype)
             chunk = np.concatenate([chunk, pad])
-        f, l = features_and_logits(variables, chunk)
-        features.append(np.asarray(f)[:count])
-        logits.append(np.asarray(l)[:count])
+        chunk_features, chunk_logits = features_and_logits(variables, chunk)
+        features.append(np.asarray(chunk_features)[:count])
+        logits.append(np.asarray(chunk_logits)[:count])
     return np.concatenate(features), np.concatenate(logits)
 
 
 # --------------------------------------------------------------------------
 # Checkpoint
+
 
 def save_inception(variables, path: str) -> None:
     """Write converted variables as a flax msgpack checkpoint (no pickle)."""
@@ -389,7 +399,8 @@ def save_inception(variables, path: str) -> None:
         'format': CHECKPOINT_FORMAT,
         'version': CHECKPOINT_VERSION,
         'variables': jax.tree_util.tree_map(
-            lambda a: np.asarray(a, np.float32), flax.core.unfreeze(variables)),
+            lambda a: np.asarray(a, np.float32), flax.core.unfreeze(variables)
+        ),
     }
     data = serialization.msgpack_serialize(state)
     tmp = f'{path}.tmp{os.getpid()}'
@@ -400,14 +411,17 @@ def save_inception(variables, path: str) -> None:
 
 def check_variables(variables) -> None:
     """Raise ValueError naming every missing, unexpected or mis-shaped entry."""
-    expected = {k: v.shape for k, v in traverse_util.flatten_dict(
-        variable_shapes(), sep='/').items()}
-    got = {k: np.shape(v) for k, v in traverse_util.flatten_dict(
-        variables, sep='/').items()}
+    expected = {
+        k: v.shape for k, v in traverse_util.flatten_dict(variable_shapes(), sep='/').items()
+    }
+    got = {k: np.shape(v) for k, v in traverse_util.flatten_dict(variables, sep='/').items()}
     missing = sorted(set(expected) - set(got))
     unexpected = sorted(set(got) - set(expected))
-    shapes = sorted(f'{k} {got[k]} != {expected[k]}'
-                    for k in set(expected) & set(got) if tuple(got[k]) != tuple(expected[k]))
+    shapes = sorted(
+        f'{k} {got[k]} != {expected[k]}'
+        for k in set(expected) & set(got)
+        if tuple(got[k]) != tuple(expected[k])
+    )
     problems = []
     if missing:
         problems.append(f'missing {missing}')
@@ -416,8 +430,7 @@ def check_variables(variables) -> None:
     if shapes:
         problems.append(f'wrong shapes {shapes}')
     if problems:
-        raise ValueError('FID Inception variables do not match the model: '
-                         + '; '.join(problems))
+        raise ValueError('FID Inception variables do not match the model: ' + '; '.join(problems))
 
 
 def _read_checkpoint(path: str) -> dict:
@@ -428,16 +441,22 @@ def _read_checkpoint(path: str) -> dict:
     except Exception as e:  # msgpack raises several types on garbage
         raise ValueError(
             f'{path} is not a converted FID Inception checkpoint ({type(e).__name__}); '
-            f'make one with: {converter_command(path)}') from None
-    if (not isinstance(state, dict) or state.get('format') != CHECKPOINT_FORMAT
-            or 'variables' not in state):
+            f'make one with: {converter_command(path)}'
+        ) from None
+    if (
+        not isinstance(state, dict)
+        or state.get('format') != CHECKPOINT_FORMAT
+        or 'variables' not in state
+    ):
         raise ValueError(
             f'{path} is not a converted FID Inception checkpoint (no '
-            f'{CHECKPOINT_FORMAT!r} marker); make one with: {converter_command(path)}')
+            f'{CHECKPOINT_FORMAT!r} marker); make one with: {converter_command(path)}'
+        )
     if state.get('version') != CHECKPOINT_VERSION:
         raise ValueError(
             f'{path} has checkpoint version {state.get("version")}, expected '
-            f'{CHECKPOINT_VERSION}; re-make it with: {converter_command(path)}')
+            f'{CHECKPOINT_VERSION}; re-make it with: {converter_command(path)}'
+        )
     variables = state['variables']
     try:
         check_variables(variables)
@@ -455,6 +474,7 @@ def load_inception(path: str) -> dict:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(
-            f'FID Inception weights not found at {path!r}; convert pytorch-fid\'s '
-            f'{PT_WEIGHTS_NAME} once (nothing is downloaded) with: {converter_command(path)}')
+            f"FID Inception weights not found at {path!r}; convert pytorch-fid's "
+            f'{PT_WEIGHTS_NAME} once (nothing is downloaded) with: {converter_command(path)}'
+        )
     return _read_checkpoint(path)

@@ -36,9 +36,13 @@ def nearest_modes(samples, centers) -> tuple[np.ndarray, np.ndarray]:
     return k, distances[np.arange(len(x)), k]
 
 
-def mixture_metrics(name: str, samples, *, num_std: float = DEFAULT_NUM_STD,
-                    min_share: float = modes_lib.DEFAULT_MIN_SHARE
-                    ) -> dict[str, float]:
+def mixture_metrics(
+    name: str,
+    samples,
+    *,
+    num_std: float = DEFAULT_NUM_STD,
+    min_share: float = modes_lib.DEFAULT_MIN_SHARE,
+) -> dict[str, float]:
     """Quality and coverage of ``samples`` from mixture ``name``.
 
     Args:
@@ -55,15 +59,17 @@ def mixture_metrics(name: str, samples, *, num_std: float = DEFAULT_NUM_STD,
       is high quality).
     """
     if name not in data_mixtures.MIXTURES:
-        raise ValueError(f'{name!r} is not a mixture; mixtures: '
-                         f'{", ".join(MIXTURE_NAMES)}.')
+        raise ValueError(f'{name!r} is not a mixture; mixtures: {", ".join(MIXTURE_NAMES)}.')
     mixture = data_mixtures.MIXTURES[name]
     centers = mixture.centers
     samples = np.asarray(samples)
     if samples.ndim != 2 or samples.shape[1] != centers.shape[1] or not len(samples):
-        raise ValueError(f'{name} samples must have shape [N > 0, '
-                         f'{centers.shape[1]}]; got {samples.shape}.')
+        raise ValueError(
+            f'{name} samples must have shape [N > 0, {centers.shape[1]}]; got {samples.shape}.'
+        )
     k, distance = nearest_modes(samples, centers)
     good = distance <= num_std * mixture.std
-    return {'high_quality_fraction': float(good.mean()),
-            **modes_lib.mode_statistics(k[good], len(centers), min_share=min_share)}
+    return {
+        'high_quality_fraction': float(good.mean()),
+        **modes_lib.mode_statistics(k[good], len(centers), min_share=min_share),
+    }

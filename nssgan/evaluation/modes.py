@@ -32,8 +32,9 @@ def mode_counts(modes, num_modes: int) -> np.ndarray:
     """n_k: int64 [num_modes] counts of ``modes`` (ints in [0, num_modes))."""
     modes = np.asarray(modes).reshape(-1)
     if modes.size and (modes.min() < 0 or modes.max() >= num_modes):
-        raise ValueError(f'mode indices must lie in [0, {num_modes}); got '
-                         f'[{modes.min()}, {modes.max()}].')
+        raise ValueError(
+            f'mode indices must lie in [0, {num_modes}); got [{modes.min()}, {modes.max()}].'
+        )
     return np.bincount(modes.astype(np.int64), minlength=num_modes)
 
 
@@ -47,8 +48,9 @@ def kl_to_uniform(counts) -> float:
     return float(np.sum(p * np.log(p * len(counts))))
 
 
-def coverage_threshold(num_counted: int, num_modes: int,
-                       min_share: float = DEFAULT_MIN_SHARE) -> int:
+def coverage_threshold(
+    num_counted: int, num_modes: int, min_share: float = DEFAULT_MIN_SHARE
+) -> int:
     """max(1, ceil(min_share * n / K)): the count that makes a mode covered."""
     if min_share < 0:
         raise ValueError(f'min_share must be >= 0; got {min_share}.')
@@ -56,8 +58,9 @@ def coverage_threshold(num_counted: int, num_modes: int,
     return max(1, math.ceil(round(min_share * num_counted / num_modes, 9)))
 
 
-def mode_statistics(modes, num_modes: int, *,
-                    min_share: float = DEFAULT_MIN_SHARE) -> dict[str, float]:
+def mode_statistics(
+    modes, num_modes: int, *, min_share: float = DEFAULT_MIN_SHARE
+) -> dict[str, float]:
     """Coverage and KL of the histogram of ``modes`` (the counted samples only).
 
     Returns:
@@ -67,7 +70,9 @@ def mode_statistics(modes, num_modes: int, *,
     """
     counts = mode_counts(modes, num_modes)
     threshold = coverage_threshold(int(counts.sum()), num_modes, min_share)
-    return {'modes_covered': float(np.sum(counts >= threshold)),
-            'modes_hit': float(np.sum(counts >= 1)),
-            'num_modes': float(num_modes),
-            'kl_to_uniform': kl_to_uniform(counts)}
+    return {
+        'modes_covered': float(np.sum(counts >= threshold)),
+        'modes_hit': float(np.sum(counts >= 1)),
+        'num_modes': float(num_modes),
+        'kl_to_uniform': kl_to_uniform(counts),
+    }

@@ -33,50 +33,56 @@ Array = jax.Array
 
 
 def flat_xavier_uniform() -> Callable[..., Array]:
-  """Glorot/Xavier-uniform, U(±sqrt(6 / (fan_in + fan_out))), sampled flat.
+    """Glorot/Xavier-uniform, U(±sqrt(6 / (fan_in + fan_out))), sampled flat.
 
-  fan_in = kh·kw·C_in and fan_out = kh·kw·C_out for an HWIO kernel (as TensorFlow's
-  `glorot_uniform` and `jax.nn.initializers.xavier_uniform` compute them). Sampled as a
-  flat vector and reshaped, like `layers.flat_normal`: XLA:CPU compiles sampling of
-  ≥3-D shapes slowly.
-  """
+    fan_in = kh·kw·C_in and fan_out = kh·kw·C_out for an HWIO kernel (as TensorFlow's
+    `glorot_uniform` and `jax.nn.initializers.xavier_uniform` compute them). Sampled as a
+    flat vector and reshaped, like `layers.flat_normal`: XLA:CPU compiles sampling of
+    ≥3-D shapes slowly.
+    """
 
-  def init(key: Array, shape, dtype=jnp.float32) -> Array:
-    receptive = math.prod(shape[:-2])
-    fan_in, fan_out = receptive * shape[-2], receptive * shape[-1]
-    limit = math.sqrt(6.0 / (fan_in + fan_out))
-    flat = jax.random.uniform(key, (math.prod(shape),), dtype, -limit, limit)
-    return flat.reshape(shape)
+    def init(key: Array, shape, dtype=jnp.float32) -> Array:
+        receptive = math.prod(shape[:-2])
+        fan_in, fan_out = receptive * shape[-2], receptive * shape[-1]
+        limit = math.sqrt(6.0 / (fan_in + fan_out))
+        flat = jax.random.uniform(key, (math.prod(shape),), dtype, -limit, limit)
+        return flat.reshape(shape)
 
-  return init
+    return init
 
 
 def _conv(features: int, name: str) -> nn.Conv:
-  return nn.Conv(features, (3, 3), strides=1, padding="SAME",
-                 kernel_init=flat_xavier_uniform(), bias_init=nn.initializers.zeros,
-                 name=name)
+    return nn.Conv(
+        features,
+        (3, 3),
+        strides=1,
+        padding='SAME',
+        kernel_init=flat_xavier_uniform(),
+        bias_init=nn.initializers.zeros,
+        name=name,
+    )
 
 
 class LensNetwork(nn.Module):
-  """Images (N, H, W, C) → lensed images L(x) = x + r(x) of the same shape.
+    """Images (N, H, W, C) → lensed images L(x) = x + r(x) of the same shape.
 
-  Any H, W and C (fully convolutional). Parameters: Conv_in, Block_{b}_Conv_0 and
-  Block_{b}_Conv_1 for b < `num_blocks`, Conv_out; see the module docstring.
+    Any H, W and C (fully convolutional). Parameters: Conv_in, Block_{b}_Conv_0 and
+    Block_{b}_Conv_1 for b < `num_blocks`, Conv_out; see the module docstring.
 
-  Attributes:
-    features: channels of the hidden layers (64 by default).
-    num_blocks: residual blocks (8 in the paper).
-  """
+    Attributes:
+      features: channels of the hidden layers (64 by default).
+      num_blocks: residual blocks (8 in the paper).
+    """
 
-  features: int = 64
-  num_blocks: int = 8
+    features: int = 64
+    num_blocks: int = 8
 
-  @nn.compact
-  def __call__(self, x: Array) -> Array:
-    if x.ndim != 4:
-      raise ValueError(f"x must be an NHWC image batch, got shape {x.shape}")
-    h = nn.relu(_conv(self.features, "Conv_in")(x))
-    for b in range(self.num_blocks):
-      r = nn.relu(_conv(self.features, f"Block_{b}_Conv_0")(h))
-      h = h + _conv(self.features, f"Block_{b}_Conv_1")(r)
-    return x + _conv(x.shape[-1], "Conv_out")(h)
+    @nn.compact
+    def __call__(self, x: Array) -> Array:
+        if x.ndim != 4:
+            raise ValueError(f'x must be an NHWC image batch, got shape {x.shape}')
+        h = nn.relu(_conv(self.features, 'Conv_in')(x))
+        for b in range(self.num_blocks):
+            r = nn.relu(_conv(self.features, f'Block_{b}_Conv_0')(h))
+            h = h + _conv(self.features, f'Block_{b}_Conv_1')(r)
+        return x + _conv(x.shape[-1], 'Conv_out')(h)

@@ -23,41 +23,41 @@ NOISE_SCALE = 2.0
 
 
 class NoiseGenerator(nn.Module):
-  """w (N, latent_dim) → ε = scale · tanh(·) of the data's shape; |ε| < scale.
+    """w (N, latent_dim) → ε = scale · tanh(·) of the data's shape; |ε| < scale.
 
-  Attributes:
-    base: a generator whose output is tanh of its last layer (its parameters live under
-      'base').
-    scale: the output bound, 2 in the paper.
-  """
+    Attributes:
+      base: a generator whose output is tanh of its last layer (its parameters live under
+        'base').
+      scale: the output bound, 2 in the paper.
+    """
 
-  base: nn.Module
-  scale: float = NOISE_SCALE
+    base: nn.Module
+    scale: float = NOISE_SCALE
 
-  @nn.compact
-  def __call__(self, w: Array, train: bool) -> Array:
-    return self.scale * self.base(w, train)
+    @nn.compact
+    def __call__(self, w: Array, train: bool) -> Array:
+        return self.scale * self.base(w, train)
 
 
 def _narrow(width: int, divisor: int) -> int:
-  return max(1, width // divisor)
+    return max(1, width // divisor)
 
 
 def make_noise_generator(model_config, spec, divisor: int = 8) -> NoiseGenerator:
-  """N for `config.model` and data `spec`: the generator with widths / `divisor`, 2·tanh."""
-  if model_config.name == "mlp":
-    base = MLPGenerator(
-        out_shape=tuple(spec.shape),
-        latent_dim=model_config.latent_dim,
-        hidden=tuple(_narrow(h, divisor) for h in model_config.mlp_hidden),
-        output_activation="tanh",
-        use_batchnorm=model_config.g_batchnorm,
-    )
-  else:
-    if isinstance(model_config, ml_collections.FrozenConfigDict):
-      narrow = model_config.as_configdict()
+    """N for `config.model` and data `spec`: the generator with widths / `divisor`, 2·tanh."""
+    if model_config.name == 'mlp':
+        base = MLPGenerator(
+            out_shape=tuple(spec.shape),
+            latent_dim=model_config.latent_dim,
+            hidden=tuple(_narrow(h, divisor) for h in model_config.mlp_hidden),
+            output_activation='tanh',
+            use_batchnorm=model_config.g_batchnorm,
+        )
     else:
-      narrow = ml_collections.ConfigDict(model_config)
-    narrow.g_width = _narrow(model_config.g_width, divisor)
-    base = models.make_generator(narrow, spec)  # Every image generator ends in tanh.
-  return NoiseGenerator(base)
+        if isinstance(model_config, ml_collections.FrozenConfigDict):
+            narrow = model_config.as_configdict()
+        else:
+            narrow = ml_collections.ConfigDict(model_config)
+        narrow.g_width = _narrow(model_config.g_width, divisor)
+        base = models.make_generator(narrow, spec)  # Every image generator ends in tanh.
+    return NoiseGenerator(base)

@@ -17,33 +17,35 @@ import jax.numpy as jnp
 Array = jax.Array
 
 
-def batch_norm(train: bool, scale_init: Callable[..., Array] = nn.initializers.ones,
-               name: str | None = None) -> nn.BatchNorm:
-  """PyTorch's BatchNorm defaults (eps 1e-5, momentum 0.1, i.e. flax's 0.9); scale 1, bias 0.
+def batch_norm(
+    train: bool, scale_init: Callable[..., Array] = nn.initializers.ones, name: str | None = None
+) -> nn.BatchNorm:
+    """PyTorch's BatchNorm defaults (eps 1e-5, momentum 0.1, i.e. flax's 0.9); scale 1, bias 0.
 
-  One difference remains: flax keeps the biased batch variance in its running average, PyTorch
-  the unbiased one (a factor n/(n−1), n = batch·height·width); train-mode outputs are equal.
-  """
-  return nn.BatchNorm(
-      use_running_average=not train, momentum=0.9, epsilon=1e-5, scale_init=scale_init,
-      name=name)
+    One difference remains: flax keeps the biased batch variance in its running average, PyTorch
+    the unbiased one (a factor n/(n−1), n = batch·height·width); train-mode outputs are equal.
+    """
+    return nn.BatchNorm(
+        use_running_average=not train, momentum=0.9, epsilon=1e-5, scale_init=scale_init, name=name
+    )
 
 
 def broadcast_stats_mask(stats_mask: Array | None, x: Array) -> Array | None:
-  """`stats_mask` (N,) reshaped to (N, 1, ..., 1), broadcastable to `x`, for `nn.BatchNorm`'s
-  `mask`; None stays None (every example's statistics)."""
-  if stats_mask is None:
-    return None
-  if stats_mask.shape != x.shape[:1]:
-    raise ValueError(
-        f"stats_mask must have shape ({x.shape[0]},) for a batch of shape {x.shape}, "
-        f"got {stats_mask.shape}")
-  return jnp.asarray(stats_mask, bool).reshape(-1, *(1,) * (x.ndim - 1))
+    """`stats_mask` (N,) reshaped to (N, 1, ..., 1), broadcastable to `x`, for `nn.BatchNorm`'s
+    `mask`; None stays None (every example's statistics)."""
+    if stats_mask is None:
+        return None
+    if stats_mask.shape != x.shape[:1]:
+        raise ValueError(
+            f'stats_mask must have shape ({x.shape[0]},) for a batch of shape {x.shape}, '
+            f'got {stats_mask.shape}'
+        )
+    return jnp.asarray(stats_mask, bool).reshape(-1, *(1,) * (x.ndim - 1))
 
 
 def maybe_spectral_norm(layer: nn.Module, x: Array, enabled: bool, update_stats: bool) -> Array:
-  """`layer(x)`, with its kernel spectrally normalized (`nn.SpectralNorm`, one power iteration
-  per call, state in 'batch_stats', advanced only if `update_stats`) if `enabled`."""
-  if enabled:
-    return nn.SpectralNorm(layer)(x, update_stats=update_stats)
-  return layer(x)
+    """`layer(x)`, with its kernel spectrally normalized (`nn.SpectralNorm`, one power iteration
+    per call, state in 'batch_stats', advanced only if `update_stats`) if `enabled`."""
+    if enabled:
+        return nn.SpectralNorm(layer)(x, update_stats=update_stats)
+    return layer(x)

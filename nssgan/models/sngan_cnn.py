@@ -30,100 +30,112 @@ _init = layers.flat_normal(0.02)
 
 
 def base_size(model_name: str, image_size: int) -> int:
-  """M: side of the smallest feature map (image_size / 8) after checking `image_size`."""
-  check_image_size(model_name, image_size, IMAGE_SIZES)
-  return image_size // 8
+    """M: side of the smallest feature map (image_size / 8) after checking `image_size`."""
+    check_image_size(model_name, image_size, IMAGE_SIZES)
+    return image_size // 8
 
 
 class SNGANGenerator(nn.Module):
-  """z (N, latent_dim) → images (N, image_size, image_size, channels) in [-1, 1].
+    """z (N, latent_dim) → images (N, image_size, image_size, channels) in [-1, 1].
 
-  Attributes:
-    image_size: 32 or 48.
-    channels: output channels.
-    latent_dim: size of z (the reference's z_dim is 128).
-    width: channels of the last hidden layer; 64 is the reference (512, 256, 128, 64).
-    upsample_method: how the ConvTranspose(4, 2, 1) layers are computed, see
-      `layers.subpixel_conv_transpose`.
-  """
+    Attributes:
+      image_size: 32 or 48.
+      channels: output channels.
+      latent_dim: size of z (the reference's z_dim is 128).
+      width: channels of the last hidden layer; 64 is the reference (512, 256, 128, 64).
+      upsample_method: how the ConvTranspose(4, 2, 1) layers are computed, see
+        `layers.subpixel_conv_transpose`.
+    """
 
-  image_size: int = 32
-  channels: int = 3
-  latent_dim: int = 128
-  width: int = 64
-  upsample_method: str = "auto"
+    image_size: int = 32
+    channels: int = 3
+    latent_dim: int = 128
+    width: int = 64
+    upsample_method: str = 'auto'
 
-  @nn.compact
-  def __call__(self, z: Array, train: bool) -> Array:
-    """Maps latents to images; `train` selects BatchNorm batch statistics over running averages."""
-    if z.ndim != 2 or z.shape[-1] != self.latent_dim:
-      raise ValueError(f"z must have shape (N, {self.latent_dim}), got {z.shape}")
-    m = base_size("sngan_cnn", self.image_size)
-    features = 8 * self.width
-    x = nn.Dense(m * m * features, kernel_init=_init)(z).reshape(-1, m, m, features)
-    x = nn.relu(norm.batch_norm(train)(x))
-    for _ in range(3):
-      features //= 2
-      x = layers.UpsampleConv(features, use_bias=True, kernel_init=_init,
-                              method=self.upsample_method)(x)
-      x = nn.relu(norm.batch_norm(train)(x))
-    x = nn.Conv(self.channels, (3, 3), 1, 1, kernel_init=_init)(x)
-    return jnp.tanh(x)
+    @nn.compact
+    def __call__(self, z: Array, train: bool) -> Array:
+        """Maps latents to images; `train` selects BatchNorm batch statistics over running
+        averages."""
+        if z.ndim != 2 or z.shape[-1] != self.latent_dim:
+            raise ValueError(f'z must have shape (N, {self.latent_dim}), got {z.shape}')
+        m = base_size('sngan_cnn', self.image_size)
+        features = 8 * self.width
+        x = nn.Dense(m * m * features, kernel_init=_init)(z).reshape(-1, m, m, features)
+        x = nn.relu(norm.batch_norm(train)(x))
+        for _ in range(3):
+            features //= 2
+            x = layers.UpsampleConv(
+                features, use_bias=True, kernel_init=_init, method=self.upsample_method
+            )(x)
+            x = nn.relu(norm.batch_norm(train)(x))
+        x = nn.Conv(self.channels, (3, 3), 1, 1, kernel_init=_init)(x)
+        return jnp.tanh(x)
 
 
 class SNGANDiscriminator(nn.Module):
-  """Images (N, image_size, image_size, channels) → logits (N,).
+    """Images (N, image_size, image_size, channels) → logits (N,).
 
-  Attributes:
-    image_size: 32 or 48.
-    channels: input channels.
-    width: channels of the first layer; 64 is the reference (64, 128, 128, 256, 256, 512, 512).
-    spectral_norm: spectral normalization of every Conv and the Linear (`nn.SpectralNorm`,
-      power-iteration state in 'batch_stats'); the reference (GN-GAN) uses none, SNGAN all.
-    downsample_method: how the Conv(4, 2, 1) layers are computed, see `layers.strided_conv`.
-  """
-
-  image_size: int = 32
-  channels: int = 3
-  width: int = 64
-  spectral_norm: bool = False
-  downsample_method: str = "auto"
-
-  @nn.compact
-  def __call__(self, x: Array, train: bool, update_stats: bool | None = None,
-               stats_mask: Array | None = None) -> Array:
-    """Per-example logits.
-
-    Args:
-      x: (N, image_size, image_size, channels) images.
-      train: training mode (makes `update_stats` default to True; there is no BatchNorm).
-      update_stats: advance the spectral-norm power iteration; defaults to `train`.
-      stats_mask: accepted for the common discriminator interface and ignored: no layer
-        uses batch statistics.
+    Attributes:
+      image_size: 32 or 48.
+      channels: input channels.
+      width: channels of the first layer; 64 is the reference (64, 128, 128, 256, 256, 512, 512).
+      spectral_norm: spectral normalization of every Conv and the Linear (`nn.SpectralNorm`,
+        power-iteration state in 'batch_stats'); the reference (GN-GAN) uses none, SNGAN all.
+      downsample_method: how the Conv(4, 2, 1) layers are computed, see `layers.strided_conv`.
     """
-    del stats_mask  # no BatchNorm
-    layers.check_image_batch(x, self.image_size, self.channels)
-    m = base_size("sngan_cnn", self.image_size)
-    update_stats = train if update_stats is None else update_stats
 
-    def apply(layer, x):
-      y = norm.maybe_spectral_norm(layer, x, self.spectral_norm, update_stats)
-      return nn.leaky_relu(y, 0.1)
+    image_size: int = 32
+    channels: int = 3
+    width: int = 64
+    spectral_norm: bool = False
+    downsample_method: str = 'auto'
 
-    features = self.width
-    x = apply(nn.Conv(features, (3, 3), 1, 1, kernel_init=_init), x)
-    for _ in range(3):
-      features *= 2
-      x = apply(layers.DownsampleConv(features, use_bias=True, kernel_init=_init,
-                                      method=self.downsample_method), x)
-      x = apply(nn.Conv(features, (3, 3), 1, 1, kernel_init=_init), x)
-    assert x.shape[1:3] == (m, m), x.shape
-    x = x.reshape(x.shape[0], -1)
-    logits = norm.maybe_spectral_norm(
-        nn.Dense(1, kernel_init=_init), x, self.spectral_norm, update_stats)
-    return logits.reshape(-1)
+    @nn.compact
+    def __call__(
+        self,
+        x: Array,
+        train: bool,
+        update_stats: bool | None = None,
+        stats_mask: Array | None = None,
+    ) -> Array:
+        """Per-example logits.
 
-  @property
-  def uses_batch_statistics(self) -> bool:
-    """Whether training-mode logits depend on other examples of the batch (never here)."""
-    return False
+        Args:
+          x: (N, image_size, image_size, channels) images.
+          train: training mode (makes `update_stats` default to True; there is no BatchNorm).
+          update_stats: advance the spectral-norm power iteration; defaults to `train`.
+          stats_mask: accepted for the common discriminator interface and ignored: no layer
+            uses batch statistics.
+        """
+        del stats_mask  # no BatchNorm
+        layers.check_image_batch(x, self.image_size, self.channels)
+        m = base_size('sngan_cnn', self.image_size)
+        update_stats = train if update_stats is None else update_stats
+
+        def apply(layer, x):
+            y = norm.maybe_spectral_norm(layer, x, self.spectral_norm, update_stats)
+            return nn.leaky_relu(y, 0.1)
+
+        features = self.width
+        x = apply(nn.Conv(features, (3, 3), 1, 1, kernel_init=_init), x)
+        for _ in range(3):
+            features *= 2
+            x = apply(
+                layers.DownsampleConv(
+                    features, use_bias=True, kernel_init=_init, method=self.downsample_method
+                ),
+                x,
+            )
+            x = apply(nn.Conv(features, (3, 3), 1, 1, kernel_init=_init), x)
+        assert x.shape[1:3] == (m, m), x.shape
+        x = x.reshape(x.shape[0], -1)
+        logits = norm.maybe_spectral_norm(
+            nn.Dense(1, kernel_init=_init), x, self.spectral_norm, update_stats
+        )
+        return logits.reshape(-1)
+
+    @property
+    def uses_batch_statistics(self) -> bool:
+        """Whether training-mode logits depend on other examples of the batch (never here)."""
+        return False

@@ -7,7 +7,7 @@ the same step with each scheme (``none``, ``nss`` at t = 256, ``roth``, ``pgn``,
 ``gn``) and each penalty (``r1``, ``wgan_gp``, ``dragan``, ``cr``), in ms per step and
 relative to the plain step. The gradient-based ones differentiate D twice (penalties)
 or build f̂ from ∇ₓD in every D and G pass (pgn, gn); with BatchNorm in D their
-per-sample gradients run D on a doubled batch (``train.discriminator_apply``).
+per-sample gradients run D on a doubled batch (``nssgan.forward.discriminator_apply``).
 ``--gngan`` adds GN-GAN's ResNet-32 setup (PGN, hinge, n_dis 5, D batch 64, G 128).
 """
 
@@ -17,11 +17,12 @@ import time
 
 import jax
 import ml_collections
-
-from nssgan import data, train
-from nssgan.configs import base_config, gngan_config, scale_space_settings
-
 from report import machine, section_name, write_section
+
+from nssgan import data
+from nssgan import step as step_lib
+from nssgan.base_config import base_config
+from nssgan.paper_setups import gngan_config
 
 VARIANTS = [
     ('none', 'none', 'non_saturating'),
@@ -43,7 +44,8 @@ def _config(scheme: str, penalty: str, loss: str, size: int):
     config.batch_size = 64
     config.loss = loss
     if scheme == 'nss':
-        config.stabilizer = scale_space_settings('nss', fixed_t=256)
+        config.stabilizer.name = 'nss'
+        config.stabilizer.nss.fixed_t = 256
     else:
         config.stabilizer.name = scheme
     config.penalty.name = penalty
@@ -53,11 +55,11 @@ def _config(scheme: str, penalty: str, loss: str, size: int):
 def seconds_per_step(config, steps: int) -> float:
     config = ml_collections.FrozenConfigDict(config)
     spec = data.dataset_spec(config.dataset, config.image_size)
-    state = train.create_state(config, spec, jax.random.PRNGKey(0))
-    reals = jax.random.uniform(jax.random.PRNGKey(1),
-                               (config.n_dis, config.batch_size, *spec.shape),
-                               minval=-1, maxval=1)
-    step = jax.jit(functools.partial(train.train_step, config=config), donate_argnums=0)
+    state = step_lib.create_state(config, spec, jax.random.PRNGKey(0))
+    reals = jax.random.uniform(
+        jax.random.PRNGKey(1), (config.n_dis, config.batch_size, *spec.shape), minval=-1, maxval=1
+    )
+    step = jax.jit(functools.partial(step_lib.train_step, config=config), donate_argnums=0)
     for _ in range(2):
         state, metrics = step(state, {'image': reals})
     jax.block_until_ready(metrics)
@@ -78,8 +80,12 @@ def main():
     rows = []
     for scheme, penalty, loss in VARIANTS:
         seconds = seconds_per_step(_config(scheme, penalty, loss, args.size), args.steps)
-        rows.append((f'`{scheme}`' + (f' + `{penalty}`' if penalty != 'none' else '')
-                     + f' ({loss})', seconds))
+        rows.append(
+            (
+                f'`{scheme}`' + (f' + `{penalty}`' if penalty != 'none' else '') + f' ({loss})',
+                seconds,
+            )
+        )
         print(rows[-1], flush=True)
     plain = rows[0][1]
     lines = [f'| DCGAN-{args.size}, batch 64 | ms/step | vs plain |', '|---|---|---|']
@@ -88,18 +94,29 @@ def main():
         config = gngan_config(dataset='cifar10', image_size=32, arch='resnet')
         config.dataset = 'photo_patches'  # random images of the same shape
         seconds = seconds_per_step(config, args.steps)
-        lines += ['', '| GN-GAN ResNet-32 setup (PGN, hinge, n_dis 5, batch 64 / 128) '
-                  '| ms/step |', '|---|---|', f'| pgn | {1e3 * seconds:.1f} |']
+        lines += [
+            '',
+            '| GN-GAN ResNet-32 setup (PGN, hinge, n_dis 5, batch 64 / 128) | ms/step |',
+            '|---|---|',
+            f'| pgn | {1e3 * seconds:.1f} |',
+        ]
     table = '\n'.join(lines)
     print(f'Stabilizer cost; {machine()}')
     print(table)
     if args.markdown:
-        command = (f'python benchmarks/gradient_schemes.py --steps {args.steps} '
-                   f'--size {args.size}' + (' --gngan' if args.gngan else ''))
-        write_section(args.markdown, section_name('gradient_schemes'), (
-            f'## Cost of each stabilizer ({jax.default_backend().upper()})\n\n'
-            f'`{command}` on {machine()}; one D and one G update per step, random '
-            f'images.\n\n{table}'))
+        command = (
+            f'python benchmarks/gradient_schemes.py --steps {args.steps} '
+            f'--size {args.size}' + (' --gngan' if args.gngan else '')
+        )
+        write_section(
+            args.markdown,
+            section_name('gradient_schemes'),
+            (
+                f'## Cost of each stabilizer ({jax.default_backend().upper()})\n\n'
+                f'`{command}` on {machine()}; one D and one G update per step, random '
+                f'images.\n\n{table}'
+            ),
+        )
 
 
 if __name__ == '__main__':

@@ -2,7 +2,7 @@
 
 One step = one discriminator update (G(z) without gradient, D on the real and the fake
 batch, Adam) and one generator update (G(z') on fresh latents, D, backward through D
-and G, Adam): exactly what ``nssgan.train.train_step`` does with ``n_dis = 1``. Both
+and G, Adam): exactly what ``nssgan.step_lib.train_step`` does with ``n_dis = 1``. Both
 sides use the PyTorch DCGAN example's 64 px architecture (width 64, BatchNorm, 3
 channels) and batch 64 of random images.
 
@@ -21,11 +21,11 @@ import time
 
 import jax
 import ml_collections
-
-from nssgan import data, train
-from nssgan.configs import base_config
-
 from report import machine, section_name, write_section
+
+from nssgan import data
+from nssgan import step as step_lib
+from nssgan.base_config import base_config
 
 BATCH, SIZE, WIDTH, LATENT = 64, 64, 64, 100
 
@@ -56,16 +56,17 @@ def _time(run_step, steps: int, warmup: int = 2) -> float:
 def time_nssgan(steps: int, upsample: str = 'auto', downsample: str = 'auto') -> float:
     config = _config(upsample, downsample)
     spec = data.dataset_spec(config.dataset, config.image_size)
-    state = train.create_state(config, spec, jax.random.PRNGKey(0))
-    reals = jax.random.uniform(jax.random.PRNGKey(1), (1, BATCH, SIZE, SIZE, 3),
-                               minval=-1, maxval=1)
-    step = jax.jit(functools.partial(train.train_step, config=config),
-                   donate_argnums=0)
+    state = step_lib.create_state(config, spec, jax.random.PRNGKey(0))
+    reals = jax.random.uniform(
+        jax.random.PRNGKey(1), (1, BATCH, SIZE, SIZE, 3), minval=-1, maxval=1
+    )
+    step = jax.jit(functools.partial(step_lib.train_step, config=config), donate_argnums=0)
     holder = [state]
 
     def run_step():
         holder[0], metrics = step(holder[0], {'image': reals})
         jax.block_until_ready(metrics)
+
     return _time(run_step, steps)
 
 
@@ -80,23 +81,34 @@ def time_pytorch(steps: int) -> float | None:
     ngf = ndf = WIDTH
     generator = nn.Sequential(
         nn.ConvTranspose2d(LATENT, ngf * 8, 4, 1, 0, bias=False),
-        nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+        nn.BatchNorm2d(ngf * 8),
+        nn.ReLU(True),
         nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+        nn.BatchNorm2d(ngf * 4),
+        nn.ReLU(True),
         nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+        nn.BatchNorm2d(ngf * 2),
+        nn.ReLU(True),
         nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(ngf), nn.ReLU(True),
-        nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False), nn.Tanh())
+        nn.BatchNorm2d(ngf),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False),
+        nn.Tanh(),
+    )
     discriminator = nn.Sequential(
-        nn.Conv2d(3, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(3, ndf, 4, 2, 1, bias=False),
+        nn.LeakyReLU(0.2, True),
         nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, True),
+        nn.BatchNorm2d(ndf * 2),
+        nn.LeakyReLU(0.2, True),
         nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, True),
+        nn.BatchNorm2d(ndf * 4),
+        nn.LeakyReLU(0.2, True),
         nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False))
+        nn.BatchNorm2d(ndf * 8),
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),
+    )
     generator, discriminator = generator.to(device), discriminator.to(device)
     opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -109,17 +121,18 @@ def time_pytorch(steps: int) -> float | None:
         with torch.no_grad():
             fake = generator(torch.randn(BATCH, LATENT, 1, 1, device=device))
         opt_d.zero_grad()
-        d_loss = (bce(discriminator(reals).view(-1), ones)
-                  + bce(discriminator(fake).view(-1), zeros))
+        d_loss = bce(discriminator(reals).view(-1), ones) + bce(discriminator(fake).view(-1), zeros)
         d_loss.backward()
         opt_d.step()
         opt_g.zero_grad()
-        g_loss = bce(discriminator(generator(
-            torch.randn(BATCH, LATENT, 1, 1, device=device))).view(-1), ones)
+        g_loss = bce(
+            discriminator(generator(torch.randn(BATCH, LATENT, 1, 1, device=device))).view(-1), ones
+        )
         g_loss.backward()
         opt_g.step()
         if device == 'cuda':
             torch.cuda.synchronize()
+
     return _time(run_step, steps)
 
 
@@ -132,21 +145,27 @@ def main():
 
     rows = [('nssgan (default layers)', time_nssgan(args.steps))]
     if args.naive:
-        rows.append(('nssgan with XLA convolutions (naive)',
-                     time_nssgan(args.steps, 'conv_transpose', 'conv')))
+        rows.append(
+            (
+                'nssgan with XLA convolutions (naive)',
+                time_nssgan(args.steps, 'conv_transpose', 'conv'),
+            )
+        )
     torch_seconds = time_pytorch(args.steps)
     if torch_seconds is not None:
         import torch
+
         on_gpu = jax.default_backend() == 'gpu' and torch.cuda.is_available()
         where = 'GPU' if on_gpu else 'CPU'
-        rows.append((f'PyTorch {torch.__version__} on the {where} (same architecture)',
-                     torch_seconds))
+        rows.append(
+            (f'PyTorch {torch.__version__} on the {where} (same architecture)', torch_seconds)
+        )
     ours = rows[0][1]
-    lines = ['| implementation | ms/step | images/s | time vs nssgan |',
-             '|---|---|---|---|']
+    lines = ['| implementation | ms/step | images/s | time vs nssgan |', '|---|---|---|---|']
     for name, seconds in rows:
-        lines.append(f'| {name} | {1e3 * seconds:.1f} | {BATCH / seconds:.0f} | '
-                     f'{seconds / ours:.2f}× |')
+        lines.append(
+            f'| {name} | {1e3 * seconds:.1f} | {BATCH / seconds:.0f} | {seconds / ours:.2f}× |'
+        )
     table = '\n'.join(lines)
     print(f'DCGAN-64 train step, batch {BATCH}, {args.steps} timed steps; {machine()}')
     print(table)
@@ -155,12 +174,20 @@ def main():
 
 
 def _write_section(path: str, table: str, args) -> None:
-    command = ('python benchmarks/train_step.py' + (' --naive' if args.naive else '')
-               + f' --steps {args.steps}')
-    write_section(path, section_name('train_step'), (
-        f'## DCGAN-64 train step ({jax.default_backend().upper()})\n\n'
-        f'`{command}` on {machine()}; batch {BATCH}, one D '
-        f'and one G update per step.\n\n{table}'))
+    command = (
+        'python benchmarks/train_step.py'
+        + (' --naive' if args.naive else '')
+        + f' --steps {args.steps}'
+    )
+    write_section(
+        path,
+        section_name('train_step'),
+        (
+            f'## DCGAN-64 train step ({jax.default_backend().upper()})\n\n'
+            f'`{command}` on {machine()}; batch {BATCH}, one D '
+            f'and one G update per step.\n\n{table}'
+        ),
+    )
 
 
 if __name__ == '__main__':

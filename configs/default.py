@@ -4,7 +4,7 @@ Needs no download. On 2 CPU cores it draws recognisable digits within minutes. T
 noisy scale-space anneals t from 256 to 0 over the first ~30% of training.
 """
 
-from nssgan.configs import digits_config
+from nssgan.paper_setups import digits_config
 
 
 def get_config():

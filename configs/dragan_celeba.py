@@ -6,9 +6,16 @@ DRAGAN on CelebA is not legible in the paper; η = 2e-4 is its value for LSUN-Co
 and Oxford Flowers.
 """
 
-from nssgan.configs import nss_baseline_config
+from nssgan.paper_setups import nss_baseline_config
 
 
 def get_config():
-    return nss_baseline_config('dragan', dataset='celeb_a', num_examples=162_770,
-                               epochs=10, learning_rate=2e-4, b1=0.4, weight=10.0)
+    return nss_baseline_config(
+        'dragan',
+        dataset='celeb_a',
+        num_examples=162_770,
+        epochs=10,
+        learning_rate=2e-4,
+        b1=0.4,
+        weight=10.0,
+    )

@@ -6,9 +6,16 @@ CelebA is not legible in the paper; λ = 10 is its value for LSUN-Church and the
 default of Mescheder's code (reg_param = 10).
 """
 
-from nssgan.configs import nss_baseline_config
+from nssgan.paper_setups import nss_baseline_config
 
 
 def get_config():
-    return nss_baseline_config('gan_gr', dataset='celeb_a', num_examples=162_770,
-                               epochs=10, learning_rate=5e-4, b1=0.3, weight=10.0)
+    return nss_baseline_config(
+        'gan_gr',
+        dataset='celeb_a',
+        num_examples=162_770,
+        epochs=10,
+        learning_rate=5e-4,
+        b1=0.3,
+        weight=10.0,
+    )

@@ -3,7 +3,7 @@
 See nssgan/hadamard_experiment.py for the whole experiment and its plot.
 """
 
-from nssgan.configs import hadamard_config
+from nssgan.paper_setups import hadamard_config
 
 
 def get_config():

@@ -17,7 +17,8 @@ Without the lens (the paper's baseline, same initial G and D for the same seed):
 --config=configs/lens_celeba_lsgan.py:none.
 """
 
-from nssgan.configs import base_config, check_variant, lens_settings
+from nssgan.base_config import base_config
+from nssgan.paper_setups import check_variant
 
 
 def get_config(variant: str = 'lens'):
@@ -37,8 +38,8 @@ def get_config(variant: str = 'lens'):
     config.model.d_width = 64
     config.model.g_batchnorm = False
     config.model.d_batchnorm = False
-    if variant == 'lens':
-        config.stabilizer = lens_settings()
+    config.stabilizer.name = variant
+    config.stabilizer.lens.lr = 1e-4  # The paper's rate for every network.
     config.log_every = 100
     config.sample_every = 2_000
     config.checkpoint_every = 2_000

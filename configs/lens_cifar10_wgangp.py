@@ -21,7 +21,8 @@ Without the lens (the paper's baseline, same initial G and D for the same seed):
 --config=configs/lens_cifar10_wgangp.py:none.
 """
 
-from nssgan.configs import base_config, check_variant, lens_settings
+from nssgan.base_config import base_config
+from nssgan.paper_setups import check_variant
 
 
 def get_config(variant: str = 'lens'):
@@ -45,8 +46,8 @@ def get_config(variant: str = 'lens'):
     config.model.d_width = 128
     config.model.g_batchnorm = True
     config.model.d_batchnorm = False
-    if variant == 'lens':
-        config.stabilizer = lens_settings()
+    config.stabilizer.name = variant
+    config.stabilizer.lens.lr = 1e-4  # The paper's rate for every network.
     config.log_every = 100
     config.sample_every = 5_000
     config.checkpoint_every = 5_000

@@ -22,7 +22,8 @@ without a lens: --config=configs/lens_color_digits.py:none (the same seed gives 
 the same initial weights, as in the paper's comparisons).
 """
 
-from nssgan.configs import base_config, check_variant, lens_settings
+from nssgan.base_config import base_config
+from nssgan.paper_setups import check_variant
 
 
 def get_config(variant: str = 'lens'):
@@ -38,8 +39,8 @@ def get_config(variant: str = 'lens'):
     config.model.name = 'dcgan'
     config.model.g_width = 32
     config.model.d_width = 32
-    if variant == 'lens':
-        config.stabilizer = lens_settings(K=250, features=16, lr=2e-4)
+    config.stabilizer.name = variant
+    config.stabilizer.lens.update(K=250, features=16, lr=2e-4)
     config.log_every = 100
     config.sample_every = 100
     config.checkpoint_every = 350

@@ -5,9 +5,10 @@ DCGAN-64, least-squares loss (a-b-c = 0-1-1), batch 128, 10 epochs, Adam with bâ
 is its value for every other dataset.
 """
 
-from nssgan.configs import nss_baseline_config
+from nssgan.paper_setups import nss_baseline_config
 
 
 def get_config():
-    return nss_baseline_config('lsgan', dataset='celeb_a', num_examples=162_770,
-                               epochs=10, learning_rate=5e-5, b1=0.4)
+    return nss_baseline_config(
+        'lsgan', dataset='celeb_a', num_examples=162_770, epochs=10, learning_rate=5e-5, b1=0.4
+    )

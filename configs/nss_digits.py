@@ -3,7 +3,7 @@
 The same run as configs/default.py, under the scheme's own name.
 """
 
-from nssgan.configs import digits_config
+from nssgan.paper_setups import digits_config
 
 
 def get_config():

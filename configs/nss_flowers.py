@@ -1,17 +1,22 @@
-"""NSS-GAN on Oxford Flowers 102 (TFDS oxford_flowers102, all 8,189 images of train+validation+test).
+"""NSS-GAN on Oxford Flowers 102 (TFDS oxford_flowers102, all 8,189 images of
+train+validation+test).
 
 The NSS paper's final setup (§5.1, Table 2): DCGAN-64, non-saturating loss, batch
 128, 100 epochs, Adam with η = 5e-4, b₁ = 0.3, b₂ = 0.999. Noisy scale-space with
 T = 256, β = 20, σ = 0.15, the 3×3 binomial kernel, applied to half of each batch.
-The ablations: --config.stabilizer.name=ss (scale-space) or =ns (noise-space); the
-baseline DCGAN: --config.stabilizer.name=none.
+The ablations, each with its own Table 2 column of η and b₁: --config=configs/nss_flowers.py:ss
+(scale-space), :ns (noise-space) and :gan (the plain DCGAN); :nss is the default.
+(--config.stabilizer.name=ss alone switches the scheme but keeps NSS's η and b₁.)
 """
 
-from nssgan.configs import nss_paper_config, scale_space_settings
+from nssgan.paper_setups import nss_paper_config
 
 
-def get_config():
-    config = nss_paper_config(dataset='oxford_flowers102', num_examples=8_189, epochs=100,
-                              learning_rate=5e-4, b1=0.3)
-    config.stabilizer = scale_space_settings('nss')
-    return config
+def get_config(variant: str = 'nss'):
+    return nss_paper_config(
+        dataset='oxford_flowers102',
+        num_examples=8_189,
+        epochs=100,
+        variant=variant,
+        config_file='configs/nss_flowers.py',
+    )

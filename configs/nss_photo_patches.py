@@ -5,7 +5,7 @@ is meant to work (the paper's §4.1 premise: smoothing simplifies natural images
 paper's CelebA optimizer settings (η = 5e-4, b₁ = 0.4, b₂ = 0.999) at batch 64.
 """
 
-from nssgan.configs import base_config, scale_space_settings
+from nssgan.base_config import base_config
 
 
 def get_config():
@@ -17,6 +17,6 @@ def get_config():
     config.optimizer.g_lr = 5e-4
     config.optimizer.d_lr = 5e-4
     config.optimizer.b1 = 0.4
-    config.stabilizer = scale_space_settings('nss')
+    config.stabilizer.name = 'nss'
     config.sample_every = 500
     return config

@@ -15,9 +15,8 @@ All use the noise generator (G with widths / 8, output 2·tanh), μ ~ U(0, 1) an
 clean and noisy batches.
 """
 
-import ml_collections
-
-from nssgan.configs import base_config, check_variant
+from nssgan.base_config import base_config
+from nssgan.paper_setups import check_variant
 
 VARIANTS = ('ntgan', 'dcgan', 'mmgan')
 
@@ -43,9 +42,14 @@ def get_config(variant: str = 'ntgan'):
         config.model.latent_dim = 100
         config.model.g_width = config.model.d_width = 64
     config.optimizer.g_lr = config.optimizer.d_lr = learning_rate
-    config.stabilizer = ml_collections.ConfigDict(dict(
-        name='noise_tempered', noise_model='generator', noise_penalty=penalty,
-        mu='uniform', batch='both', noise_input='independent'))
+    config.stabilizer.name = 'noise_tempered'
+    config.stabilizer.noise_tempered.update(
+        noise_model='generator',
+        noise_penalty=penalty,
+        mu='uniform',
+        batch='both',
+        noise_input='independent',
+    )
     config.sample_every = 5_000
     config.checkpoint_every = 5_000
     return config

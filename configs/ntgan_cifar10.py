@@ -20,9 +20,7 @@ Table 1's own G: --config.model.name=sngan_cnn (no BN in D). Ablations (Table 2)
 --config.stabilizer.noise_penalty=0.1 / 10, (i) --config.stabilizer.batch=split.
 """
 
-import ml_collections
-
-from nssgan.configs import base_config
+from nssgan.base_config import base_config
 
 
 def get_config():
@@ -41,9 +39,14 @@ def get_config():
     config.model.latent_dim = 128
     config.model.g_width = 128
     config.model.d_width = 128
-    config.stabilizer = ml_collections.ConfigDict(dict(
-        name='noise_tempered', noise_model='generator', noise_penalty=1.0,
-        mu='uniform', batch='both', noise_input='independent'))
+    config.stabilizer.name = 'noise_tempered'
+    config.stabilizer.noise_tempered.update(
+        noise_model='generator',
+        noise_penalty=1.0,
+        mu='uniform',
+        batch='both',
+        noise_input='independent',
+    )
     config.sample_every = 5_000
     config.checkpoint_every = 5_000
     return config

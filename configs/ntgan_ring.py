@@ -12,9 +12,8 @@ length: --config.num_train_steps=20000. Learned noise:
 hidden widths / 8). The plain GAN to compare with: --config=configs/ntgan_ring.py:gan.
 """
 
-import ml_collections
-
-from nssgan.configs import base_config, check_variant
+from nssgan.base_config import base_config
+from nssgan.paper_setups import check_variant
 
 NUM_STEPS = 6_000
 
@@ -35,11 +34,10 @@ def get_config(variant: str = 'ntgan'):
     config.model.mlp_hidden = (512, 512)
     config.model.g_batchnorm = True
     config.model.d_batchnorm = True
-    config.stabilizer = ml_collections.ConfigDict(dict(
-        name='noise_tempered', noise_model='fixed', sigma=1.0, mu='uniform',
-        batch='both'))
-    if variant == 'gan':
-        config.stabilizer = ml_collections.ConfigDict(dict(name='none'))
+    config.stabilizer.name = 'noise_tempered' if variant == 'ntgan' else 'none'
+    config.stabilizer.noise_tempered.update(
+        noise_model='fixed', sigma=1.0, mu='uniform', batch='both'
+    )
     config.log_every = 500
     config.sample_every = 2_000
     config.checkpoint_every = 2_000

@@ -8,7 +8,7 @@ Choose the architecture after a colon: `--config=configs/pgn_cifar10.py:cnn` (de
 `--config.stabilizer.name=pgn_theory`.
 """
 
-from nssgan.configs import gngan_config
+from nssgan.paper_setups import gngan_config
 
 
 def get_config(arch: str = 'cnn'):

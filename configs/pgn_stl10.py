@@ -8,7 +8,7 @@ Choose the architecture after a colon: `--config=configs/pgn_stl10.py:cnn` (defa
 `--config.stabilizer.name=pgn_theory`.
 """
 
-from nssgan.configs import gngan_config
+from nssgan.paper_setups import gngan_config
 
 
 def get_config(arch: str = 'cnn'):

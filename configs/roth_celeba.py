@@ -7,9 +7,7 @@ the PyTorch DCGAN example (4×4 kernels), not the TensorFlow DCGAN (5×5 kernels
 the authors' code. Constant γ: --config.stabilizer.gamma=0.1 --config.stabilizer.alpha=1.
 """
 
-import ml_collections
-
-from nssgan.configs import base_config
+from nssgan.base_config import base_config
 
 
 def get_config():
@@ -23,7 +21,8 @@ def get_config():
     config.optimizer.d_lr = 2e-4
     config.optimizer.b1 = 0.5
     config.optimizer.b2 = 0.999
-    config.stabilizer = ml_collections.ConfigDict(dict(name='roth', gamma=2.0, alpha=0.01))
+    config.stabilizer.name = 'roth'
+    config.stabilizer.roth.update(gamma=2.0, alpha=0.01)
     config.sample_every = 2_000
     config.checkpoint_every = 2_000
     return config

@@ -6,9 +6,16 @@ Table 2's λ = 20, batch 128, 10 epochs, Adam with η = 1e-3, b₁ = 0.3, b₂ =
 one critic update per generator update as for every model of the paper.
 """
 
-from nssgan.configs import nss_baseline_config
+from nssgan.paper_setups import nss_baseline_config
 
 
 def get_config():
-    return nss_baseline_config('wgan_gp', dataset='celeb_a', num_examples=162_770,
-                               epochs=10, learning_rate=1e-3, b1=0.3, weight=20.0)
+    return nss_baseline_config(
+        'wgan_gp',
+        dataset='celeb_a',
+        num_examples=162_770,
+        epochs=10,
+        learning_rate=1e-3,
+        b1=0.3,
+        weight=20.0,
+    )

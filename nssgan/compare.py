@@ -15,7 +15,8 @@ import os
 
 import numpy as np
 
-from nssgan import evaluate, train
+from nssgan import sampling, train
+from nssgan.evaluation import evaluator
 
 
 def load_config(spec: str):
@@ -29,25 +30,27 @@ def load_config(spec: str):
     return module.get_config(argument) if argument else module.get_config()
 
 
-def run(name: str, spec: str, seed: int, out: str, num_samples: int
-        ) -> dict[str, float]:
+def run(name: str, spec: str, seed: int, out: str, num_samples: int) -> dict[str, float]:
     """Trains ``spec`` with ``seed`` (or resumes it) and scores its final generator."""
     config = load_config(spec)
     config.seed = seed
     config.eval.every = 0  # scored once, below
     config.eval.num_samples = num_samples
     state = train.train_and_evaluate(config, os.path.join(out, name, f'seed{seed}'))
-    samples = evaluate.generate_samples(state, config, num_samples)
-    return evaluate.make_evaluator(config)(samples)
+    samples = sampling.generate_samples(state, config, num_samples)
+    return evaluator.make_evaluator(config)(samples)
 
 
 def table(results: dict[str, list[dict[str, float]]], seeds) -> str:
     """Markdown: one row per metric, one column per variant, mean ± std over seeds."""
     names = list(results)
-    metrics = [m for m in results[names[0]][0] if m not in ('classifier_accuracy',
-                                                           'num_modes')]
-    lines = [f'| metric (mean ± std over seeds {", ".join(map(str, seeds))}) | '
-             + ' | '.join(names) + ' |', '|---|' + '---|' * len(names)]
+    metrics = [m for m in results[names[0]][0] if m not in ('classifier_accuracy', 'num_modes')]
+    lines = [
+        f'| metric (mean ± std over seeds {", ".join(map(str, seeds))}) | '
+        + ' | '.join(names)
+        + ' |',
+        '|---|' + '---|' * len(names),
+    ]
     for metric in metrics:
         cells = []
         for name in names:
@@ -75,16 +78,20 @@ def main(argv=None):
     for seed in seeds:
         for name, spec in specs.items():
             scores = run(name, spec, seed, args.out, args.num_samples)
-            print(f'{name} seed {seed}: '
-                  + ', '.join(f'{k}={v:.4g}' for k, v in sorted(scores.items())),
-                  flush=True)
+            print(
+                f'{name} seed {seed}: '
+                + ', '.join(f'{k}={v:.4g}' for k, v in sorted(scores.items())),
+                flush=True,
+            )
             results[name].append(scores)
     text = table(results, seeds)
     print(text)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, 'results.md'), 'w') as f:
-        f.write(' '.join(f'{n}={s}' for n, s in specs.items())
-                + f', {args.num_samples} samples per run\n\n{text}\n')
+        f.write(
+            ' '.join(f'{n}={s}' for n, s in specs.items())
+            + f', {args.num_samples} samples per run\n\n{text}\n'
+        )
 
 
 if __name__ == '__main__':

@@ -1,46 +1,75 @@
 """The GAN training state: one pytree holding everything a step reads and writes.
 
-The state is pure data (no optimizer or module objects inside): the optimizers and
-networks are rebuilt from the static config at trace time. So two runs' states can be
-compared leaf by leaf, checkpoints hold only arrays, and the compiled step is keyed on
-the config alone.
+Each network's part is a flax ``TrainState`` (parameters, Adam state, step, and its
+``apply_fn`` and optimizer as static fields) with the network's BatchNorm / spectral-norm
+statistics beside. Checkpoints hold only the arrays.
 """
 
+import dataclasses
+import functools
 from typing import Any
 
 import flax
 import jax
-import jax.numpy as jnp
 import optax
+from flax.training import train_state
 
 PyTree = Any
 
 
-@flax.struct.dataclass
-class ModelState:
-    """A network's parameters, optimizer state and mutable collections.
+@dataclasses.dataclass(frozen=True)
+class ModuleApply:
+    """``module.apply`` as a value: equal for equal modules.
 
-    Like ``flax.training.train_state.TrainState`` without its static ``apply_fn`` and
-    ``tx`` fields. ``batch_stats`` holds BatchNorm running statistics and
-    spectral-norm power-iteration vectors (an empty dict for networks without them).
+    A bound method compares its module by identity, so the ``apply_fn`` of two states
+    built from equal configs would differ, and with it their pytree structure (one
+    compiled step could not serve both, nor could two runs' states be compared).
     """
-    step: jax.Array
-    params: PyTree
-    opt_state: PyTree
-    batch_stats: PyTree
 
-    @classmethod
-    def create(cls, params: PyTree, batch_stats: PyTree,
-               tx: optax.GradientTransformation) -> 'ModelState':
-        return cls(step=jnp.zeros((), jnp.int32), params=params,
-                   opt_state=tx.init(params), batch_stats=batch_stats)
+    module: flax.linen.Module
 
-    def apply_gradients(self, grads: PyTree, tx: optax.GradientTransformation,
-                        batch_stats: PyTree) -> 'ModelState':
-        updates, opt_state = tx.update(grads, self.opt_state, self.params)
-        return self.replace(step=self.step + 1,
-                            params=optax.apply_updates(self.params, updates),
-                            opt_state=opt_state, batch_stats=batch_stats)
+    def __call__(self, *args, **kwargs):
+        return self.module.apply(*args, **kwargs)
+
+
+class TrainState(train_state.TrainState):
+    """``flax.training.train_state.TrainState`` with the network's mutable statistics.
+
+    ``batch_stats`` holds BatchNorm running statistics and spectral-norm
+    power-iteration vectors (an empty dict for networks without them);
+    ``apply_fn`` is the network's ``apply`` (a ``ModuleApply``).
+    """
+
+    batch_stats: PyTree = flax.struct.field(default_factory=dict)
+
+    @property
+    def module(self) -> flax.linen.Module:
+        """The network whose ``apply`` is ``apply_fn``."""
+        return self.apply_fn.module
+
+    def apply_train(
+        self, x: jax.Array, params: PyTree | None = None, **kwargs
+    ) -> tuple[jax.Array, PyTree]:
+        """The network on ``x`` in training mode (``params``: default the state's);
+        returns its output and updated statistics."""
+        variables = {'params': self.params if params is None else params}
+        if not self.batch_stats:
+            return self.apply_fn(variables, x, train=True, **kwargs), self.batch_stats
+        variables['batch_stats'] = self.batch_stats
+        out, mutated = self.apply_fn(variables, x, train=True, mutable=['batch_stats'], **kwargs)
+        return out, mutated['batch_stats']
+
+
+def create_train_state(
+    module: flax.linen.Module, variables: PyTree, tx: optax.GradientTransformation
+) -> TrainState:
+    """A ``TrainState`` for ``module`` from its initial ``variables``."""
+    return TrainState.create(
+        apply_fn=ModuleApply(module),
+        params=variables['params'],
+        tx=tx,
+        batch_stats=variables.get('batch_stats', {}),
+    )
 
 
 @flax.struct.dataclass
@@ -50,9 +79,10 @@ class GANState:
     ``key`` is the run's base key; the step's randomness is ``fold_in(key, step)``, so
     the state at step ``s`` fully determines everything that follows it.
     """
+
     step: jax.Array
-    generator: ModelState
-    discriminator: ModelState
+    generator: TrainState
+    discriminator: TrainState
     scheme: PyTree
     ema_params: PyTree
     key: jax.Array
@@ -61,9 +91,18 @@ class GANState:
 LR_DECAYS = ('none', 'linear')
 
 
-def make_optimizer(learning_rate: float, b1: float, b2: float, *,
-                   lr_decay: str = 'none', num_steps: int = 1,
-                   updates_per_step: int = 1) -> optax.GradientTransformation:
+# Cached: the optimizer is a static field of the state, and a state is the same pytree
+# (one compiled step serves it) only when its optimizer is the same object.
+@functools.lru_cache(maxsize=None)
+def make_optimizer(
+    learning_rate: float,
+    b1: float,
+    b2: float,
+    *,
+    lr_decay: str = 'none',
+    num_steps: int = 1,
+    updates_per_step: int = 1,
+) -> optax.GradientTransformation:
     """Adam, as used by every paper this project implements.
 
     ``lr_decay='linear'``: the rate falls linearly from ``learning_rate`` to 0 over
@@ -72,21 +111,24 @@ def make_optimizer(learning_rate: float, b1: float, b2: float, *,
     stepped once per generator step.
     """
     if lr_decay == 'linear':
+
         def schedule(count):
             return learning_rate * (1.0 - (count // updates_per_step) / num_steps)
+
         return optax.adam(schedule, b1=b1, b2=b2)
     if lr_decay != 'none':
-        raise ValueError(f'config.optimizer.lr_decay={lr_decay!r} is not valid; choose '
-                         f'one of: {", ".join(LR_DECAYS)}.')
+        raise ValueError(
+            f'config.optimizer.lr_decay={lr_decay!r} is not valid; choose '
+            f'one of: {", ".join(LR_DECAYS)}.'
+        )
     return optax.adam(learning_rate, b1=b1, b2=b2)
 
 
-def optimizers(config) -> tuple[optax.GradientTransformation,
-                                optax.GradientTransformation]:
+def optimizers(config) -> tuple[optax.GradientTransformation, optax.GradientTransformation]:
     """The generator's and the discriminator's optimizers for ``config``."""
     opt = config.optimizer
-    decay = dict(lr_decay=opt.get('lr_decay', 'none'),
-                 num_steps=config.num_train_steps)
-    return (make_optimizer(opt.g_lr, opt.b1, opt.b2, **decay),
-            make_optimizer(opt.d_lr, opt.b1, opt.b2, updates_per_step=config.n_dis,
-                           **decay))
+    decay = dict(lr_decay=opt.get('lr_decay', 'none'), num_steps=config.num_train_steps)
+    return (
+        make_optimizer(opt.g_lr, opt.b1, opt.b2, **decay),
+        make_optimizer(opt.d_lr, opt.b1, opt.b2, updates_per_step=config.n_dis, **decay),
+    )

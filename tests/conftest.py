@@ -5,12 +5,11 @@ same small programs)."""
 import os
 import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
 import jax  # noqa: E402
 
-jax.config.update("jax_num_cpu_devices", 8)
-jax.config.update("jax_platforms", "cpu")
-jax.config.update("jax_compilation_cache_dir",
-                  tempfile.mkdtemp(prefix="nssgan-test-jax-cache-"))
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+jax.config.update('jax_num_cpu_devices', 8)
+jax.config.update('jax_platforms', 'cpu')
+jax.config.update('jax_compilation_cache_dir', tempfile.mkdtemp(prefix='nssgan-test-jax-cache-'))
+jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)

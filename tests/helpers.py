@@ -1,12 +1,20 @@
-"""Small configs and a step runner shared by the training tests."""
+"""Small configs, a step runner, config loading and a ``main.py`` runner shared by the
+tests."""
 
 import functools
+import importlib.util
+import os
+import subprocess
+import sys
 
 import jax
 import ml_collections
 
-from nssgan import data, train
-from nssgan.configs import base_config
+from nssgan import data, step
+from nssgan.base_config import base_config
+from nssgan.sharding import DATA_AXIS, make_mesh
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tiny_dcgan_config(**overrides):
@@ -45,28 +53,64 @@ def tiny_mlp_config(**overrides):
 
 
 def run_steps(config, num_steps, devices=None):
-    """Runs ``num_steps`` train steps on a mesh over ``devices``; returns the state."""
+    """Runs ``num_steps`` train steps on a mesh over ``devices``; returns the state
+    and the metrics of each step."""
     spec = data.dataset_spec(config.dataset, config.image_size)
-    dataset = data.make_dataset(config.dataset,
-                                batch_size=config.batch_size * config.n_dis,
-                                image_size=config.image_size, seed=config.seed)
+    dataset = data.make_dataset(
+        config.dataset,
+        batch_size=config.batch_size * config.n_dis,
+        image_size=config.image_size,
+        seed=config.seed,
+    )
     frozen = ml_collections.FrozenConfigDict(config)
-    mesh = train.make_mesh(devices)
+    mesh = make_mesh(devices)
     replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-    batch_sharding = jax.sharding.NamedSharding(
-        mesh, jax.sharding.PartitionSpec(None, train.DATA_AXIS))
+    batch_sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(None, DATA_AXIS))
     with jax.set_mesh(mesh):
-        state = jax.jit(functools.partial(train.create_state, frozen, spec),
-                        out_shardings=replicated)(jax.random.PRNGKey(config.seed))
-        step_fn = jax.jit(functools.partial(train.train_step, config=frozen),
-                          in_shardings=(replicated, batch_sharding),
-                          out_shardings=(replicated, replicated))
+        state = jax.jit(
+            functools.partial(step.create_state, frozen, spec), out_shardings=replicated
+        )(jax.random.PRNGKey(config.seed))
+        step_fn = jax.jit(
+            functools.partial(step.train_step, config=frozen),
+            in_shardings=(replicated, batch_sharding),
+            out_shardings=(replicated, replicated),
+        )
         batches = dataset.iterate(0)
         history = []
         for _ in range(num_steps):
             images = next(batches)['image']
             images = images.reshape(config.n_dis, -1, *spec.shape)
-            state, metrics = step_fn(
-                state, {'image': jax.device_put(images, batch_sharding)})
+            state, metrics = step_fn(state, {'image': jax.device_put(images, batch_sharding)})
             history.append(jax.device_get(metrics))
     return jax.device_get(state), history
+
+
+def load_config(name: str, argument: str | None = None):
+    """``configs/<name>``'s ``get_config([argument])``."""
+    path = os.path.join(ROOT, 'configs', name)
+    spec = importlib.util.spec_from_file_location('config_under_test', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config() if argument is None else module.get_config(argument)
+
+
+def run_main(*args, timeout=300):
+    """``python main.py ARGS`` in the repository root, on the CPU."""
+    env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3', 'JAX_PLATFORMS': 'cpu'}
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'main.py'), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def assert_one_line_error(result, pattern):
+    """The command failed with one ``error: ...`` line containing ``pattern``, and no
+    traceback."""
+    assert result.returncode != 0
+    assert 'Traceback' not in result.stderr, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: ') and pattern in last, result.stderr[-3000:]

@@ -20,7 +20,6 @@ import torch.nn.functional as F
 
 
 class BasicConv2d(nn.Module):
-
     def __init__(self, in_channels, out_channels, **kwargs):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, bias=False, **kwargs)
@@ -31,7 +30,6 @@ class BasicConv2d(nn.Module):
 
 
 class InceptionA(nn.Module):
-
     def __init__(self, in_channels, pool_features):
         super().__init__()
         self.branch1x1 = BasicConv2d(in_channels, 64, kernel_size=1)
@@ -44,19 +42,16 @@ class InceptionA(nn.Module):
 
 
 class FIDInceptionA(InceptionA):
-
     def forward(self, x):
         branch1x1 = self.branch1x1(x)
         branch5x5 = self.branch5x5_2(self.branch5x5_1(x))
         branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        branch_pool = F.avg_pool2d(x, kernel_size=3, stride=1, padding=1,
-                                   count_include_pad=False)
+        branch_pool = F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, count_include_pad=False)
         branch_pool = self.branch_pool(branch_pool)
         return torch.cat([branch1x1, branch5x5, branch3x3dbl, branch_pool], 1)
 
 
 class InceptionB(nn.Module):
-
     def __init__(self, in_channels):
         super().__init__()
         self.branch3x3 = BasicConv2d(in_channels, 384, kernel_size=3, stride=2)
@@ -72,7 +67,6 @@ class InceptionB(nn.Module):
 
 
 class InceptionC(nn.Module):
-
     def __init__(self, in_channels, channels_7x7):
         super().__init__()
         c7 = channels_7x7
@@ -89,7 +83,6 @@ class InceptionC(nn.Module):
 
 
 class FIDInceptionC(InceptionC):
-
     def forward(self, x):
         branch1x1 = self.branch1x1(x)
         branch7x7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
@@ -98,14 +91,12 @@ class FIDInceptionC(InceptionC):
         branch7x7dbl = self.branch7x7dbl_3(branch7x7dbl)
         branch7x7dbl = self.branch7x7dbl_4(branch7x7dbl)
         branch7x7dbl = self.branch7x7dbl_5(branch7x7dbl)
-        branch_pool = F.avg_pool2d(x, kernel_size=3, stride=1, padding=1,
-                                   count_include_pad=False)
+        branch_pool = F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, count_include_pad=False)
         branch_pool = self.branch_pool(branch_pool)
         return torch.cat([branch1x1, branch7x7, branch7x7dbl, branch_pool], 1)
 
 
 class InceptionD(nn.Module):
-
     def __init__(self, in_channels):
         super().__init__()
         self.branch3x3_1 = BasicConv2d(in_channels, 192, kernel_size=1)
@@ -126,7 +117,6 @@ class InceptionD(nn.Module):
 
 
 class InceptionE(nn.Module):
-
     def __init__(self, in_channels):
         super().__init__()
         self.branch1x1 = BasicConv2d(in_channels, 320, kernel_size=1)
@@ -144,23 +134,21 @@ class InceptionE(nn.Module):
         branch3x3 = self.branch3x3_1(x)
         branch3x3 = torch.cat([self.branch3x3_2a(branch3x3), self.branch3x3_2b(branch3x3)], 1)
         branch3x3dbl = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
-        branch3x3dbl = torch.cat([self.branch3x3dbl_3a(branch3x3dbl),
-                                  self.branch3x3dbl_3b(branch3x3dbl)], 1)
+        branch3x3dbl = torch.cat(
+            [self.branch3x3dbl_3a(branch3x3dbl), self.branch3x3dbl_3b(branch3x3dbl)], 1
+        )
         return branch1x1, branch3x3, branch3x3dbl
 
 
 class FIDInceptionE_1(InceptionE):
-
     def forward(self, x):
         branch1x1, branch3x3, branch3x3dbl = self._branches(x)
-        branch_pool = F.avg_pool2d(x, kernel_size=3, stride=1, padding=1,
-                                   count_include_pad=False)
+        branch_pool = F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, count_include_pad=False)
         branch_pool = self.branch_pool(branch_pool)
         return torch.cat([branch1x1, branch3x3, branch3x3dbl, branch_pool], 1)
 
 
 class FIDInceptionE_2(InceptionE):
-
     def forward(self, x):
         branch1x1, branch3x3, branch3x3dbl = self._branches(x)
         branch_pool = F.max_pool2d(x, kernel_size=3, stride=1, padding=1)
@@ -206,17 +194,37 @@ class InceptionV3(nn.Module):
     def __init__(self, inception):
         super().__init__()
         self.inception = inception
-        self.blocks = nn.ModuleList([
-            nn.Sequential(inception.Conv2d_1a_3x3, inception.Conv2d_2a_3x3,
-                          inception.Conv2d_2b_3x3, nn.MaxPool2d(kernel_size=3, stride=2)),
-            nn.Sequential(inception.Conv2d_3b_1x1, inception.Conv2d_4a_3x3,
-                          nn.MaxPool2d(kernel_size=3, stride=2)),
-            nn.Sequential(inception.Mixed_5b, inception.Mixed_5c, inception.Mixed_5d,
-                          inception.Mixed_6a, inception.Mixed_6b, inception.Mixed_6c,
-                          inception.Mixed_6d, inception.Mixed_6e),
-            nn.Sequential(inception.Mixed_7a, inception.Mixed_7b, inception.Mixed_7c,
-                          nn.AdaptiveAvgPool2d(output_size=(1, 1))),
-        ])
+        self.blocks = nn.ModuleList(
+            [
+                nn.Sequential(
+                    inception.Conv2d_1a_3x3,
+                    inception.Conv2d_2a_3x3,
+                    inception.Conv2d_2b_3x3,
+                    nn.MaxPool2d(kernel_size=3, stride=2),
+                ),
+                nn.Sequential(
+                    inception.Conv2d_3b_1x1,
+                    inception.Conv2d_4a_3x3,
+                    nn.MaxPool2d(kernel_size=3, stride=2),
+                ),
+                nn.Sequential(
+                    inception.Mixed_5b,
+                    inception.Mixed_5c,
+                    inception.Mixed_5d,
+                    inception.Mixed_6a,
+                    inception.Mixed_6b,
+                    inception.Mixed_6c,
+                    inception.Mixed_6d,
+                    inception.Mixed_6e,
+                ),
+                nn.Sequential(
+                    inception.Mixed_7a,
+                    inception.Mixed_7b,
+                    inception.Mixed_7c,
+                    nn.AdaptiveAvgPool2d(output_size=(1, 1)),
+                ),
+            ]
+        )
 
     def forward(self, inp):
         """[N, 3, H, W] in [0, 1] -> (pool3 [N, 2048, 1, 1], logits [N, 1008])."""

@@ -1,38 +1,124 @@
-"""Every config file loads and passes the checks; paper configs need their data."""
+"""Every config file (and variant) loads and passes the checks with every scheme it
+can run; paper configs follow their papers and need their data."""
 
 import glob
-import importlib.util
 import os
 
 import pytest
 
-from nssgan import config_checks, data
+from nssgan import data, schemes, validation
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from helpers import ROOT, load_config
+
 CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'configs', '*.py')))
+NAMES = [os.path.basename(p) for p in CONFIGS]
+# The variants each file offers (--config=configs/FILE.py:VARIANT).
+VARIANTS = {
+    'lens_celeba_lsgan.py': ('lens', 'none'),
+    'lens_cifar10_wgangp.py': ('lens', 'none'),
+    'lens_color_digits.py': ('lens', 'none'),
+    'ntgan_celeba.py': ('ntgan', 'dcgan', 'mmgan'),
+    'ntgan_ring.py': ('ntgan', 'gan'),
+    'pgn_cifar10.py': ('cnn', 'resnet', 'cnn_cr', 'resnet_cr'),
+    'pgn_stl10.py': ('cnn', 'resnet', 'cnn_cr', 'resnet_cr'),
+    **{
+        f'nss_{d}.py': ('nss', 'ss', 'ns', 'gan')
+        for d in ('celeba', 'church', 'conference', 'flowers')
+    },
+}
+
+
+def _validate(config):
+    return validation.validate(config, num_devices=1, num_processes=1)
 
 
 def _load(path):
-    spec = importlib.util.spec_from_file_location('config_under_test', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
+    return load_config(os.path.basename(path))
 
 
 def test_there_are_configs():
     names = {os.path.basename(p) for p in CONFIGS}
-    assert {'default.py', 'nss_celeba.py', 'nss_church.py', 'nss_conference.py',
-            'nss_flowers.py'} <= names
+    assert {
+        'default.py',
+        'nss_celeba.py',
+        'nss_church.py',
+        'nss_conference.py',
+        'nss_flowers.py',
+    } <= names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=os.path.basename)
 def test_config_is_valid(path):
     config = _load(path)
-    for field in ('seed', 'dataset', 'image_size', 'batch_size', 'num_train_steps',
-                  'n_dis', 'loss', 'checkpoint_every', 'log_every', 'sample_every'):
+    for field in (
+        'seed',
+        'dataset',
+        'image_size',
+        'batch_size',
+        'num_train_steps',
+        'n_dis',
+        'loss',
+        'checkpoint_every',
+        'log_every',
+        'sample_every',
+    ):
         assert field in config, field
-    assert 'name' in config.stabilizer
-    config_checks.validate(config, num_devices=1, num_processes=1)
+    assert config.stabilizer.name in schemes.SCHEMES
+    _validate(config)
+
+
+@pytest.mark.parametrize('name, variant', [(n, v) for n, vs in VARIANTS.items() for v in vs])
+def test_every_variant_is_valid(name, variant):
+    _validate(load_config(name, variant))
+
+
+def test_a_typo_in_a_variant_lists_the_variants():
+    with pytest.raises(
+        ValueError,
+        match=r"unknown variant 'sss'; use one of nss, ss, "
+        r'ns, gan, e.g. --config=configs/nss_celeba.py:',
+    ):
+        load_config('nss_celeba.py', 'sss')
+
+
+# What a scheme may refuse on a config: the data kind or the loss it cannot work with,
+# never a leftover setting of another scheme.
+INCOMPATIBLE = ('gives vectors', 'config.loss=')
+
+
+@pytest.mark.parametrize('scheme', list(schemes.SCHEMES))
+@pytest.mark.parametrize('name', NAMES)
+def test_every_scheme_can_be_selected_on_every_config(name, scheme):
+    config = load_config(name)
+    config.stabilizer.name = scheme
+    try:
+        _validate(config)
+    except validation.ConfigError as e:
+        assert any(reason in str(e) for reason in INCOMPATIBLE), str(e)
+        assert str(e).startswith(f'config.stabilizer.name={scheme!r}'), str(e)
+
+
+def test_most_config_and_scheme_pairs_are_accepted():
+    accepted = 0
+    for name in NAMES:
+        for scheme in schemes.SCHEMES:
+            config = load_config(name)
+            config.stabilizer.name = scheme
+            try:
+                _validate(config)
+                accepted += 1
+            except validation.ConfigError:
+                pass
+    # Refused: image-only schemes (nss, ss, ns, lens) on the ring, Roth and the lens
+    # with losses they do not define.
+    assert accepted >= 0.8 * len(NAMES) * len(schemes.SCHEMES)
+
+
+def test_each_scheme_section_holds_the_schemes_defaults():
+    config = load_config('default.py')
+    for name, cls in schemes.SCHEMES.items():
+        if cls.defaults():
+            assert config.stabilizer[name].to_dict() == cls.defaults().to_dict(), name
 
 
 def test_default_config_trains_nss_on_embedded_digits():
@@ -42,12 +128,15 @@ def test_default_config_trains_nss_on_embedded_digits():
     assert config.stabilizer.name == 'nss'
 
 
-@pytest.mark.parametrize('name, dataset, steps, lr, b1', [
-    ('nss_celeba.py', 'celeb_a', 12_716, 5e-4, 0.4),
-    ('nss_church.py', 'lsun/church_outdoor', 9_861, 5e-4, 0.3),
-    ('nss_conference.py', 'lsun/conference_room', 17_896, 5e-4, 0.3),
-    ('nss_flowers.py', 'oxford_flowers102', 6_397, 5e-4, 0.3),
-])
+@pytest.mark.parametrize(
+    'name, dataset, steps, lr, b1',
+    [
+        ('nss_celeba.py', 'celeb_a', 12_716, 5e-4, 0.4),
+        ('nss_church.py', 'lsun/church_outdoor', 9_861, 5e-4, 0.3),
+        ('nss_conference.py', 'lsun/conference_room', 17_896, 5e-4, 0.3),
+        ('nss_flowers.py', 'oxford_flowers102', 6_397, 5e-4, 0.3),
+    ],
+)
 def test_nss_paper_configs_follow_the_paper(name, dataset, steps, lr, b1):
     # §5.1 and Table 2: DCGAN-64, batch 128, 10 epochs (100 for flowers), η, b₁.
     config = _load(os.path.join(ROOT, 'configs', name))
@@ -57,30 +146,50 @@ def test_nss_paper_configs_follow_the_paper(name, dataset, steps, lr, b1):
     assert config.optimizer.g_lr == config.optimizer.d_lr == lr
     assert (config.optimizer.b1, config.optimizer.b2) == (b1, 0.999)
     s = config.stabilizer
-    assert (s.name, s.T, s.beta, s.sigma, s.fraction) == ('nss', 256, 20.0, 0.15, 0.5)
+    assert s.name == 'nss'
+    assert (s.nss.T, s.nss.beta, s.nss.sigma, s.nss.fraction) == (256, 20.0, 0.15, 0.5)
+
+
+# Table 2's (η, b₁) of the GAN, SS and NS columns.
+@pytest.mark.parametrize(
+    'name, gan, ss, ns',
+    [
+        ('nss_celeba.py', (5e-4, 0.3), (5e-4, 0.4), (5e-4, 0.3)),
+        ('nss_church.py', (2e-4, 0.3), (5e-4, 0.3), (1e-3, 0.3)),
+        ('nss_conference.py', (2e-4, 0.3), (2e-4, 0.3), (5e-4, 0.3)),
+        ('nss_flowers.py', (2e-4, 0.4), (5e-4, 0.3), (5e-4, 0.3)),
+    ],
+)
+def test_nss_ablation_variants_use_their_table_2_columns(name, gan, ss, ns):
+    for variant, scheme, (lr, b1) in (('gan', 'none', gan), ('ss', 'ss', ss), ('ns', 'ns', ns)):
+        config = load_config(name, variant)
+        assert config.stabilizer.name == scheme
+        assert config.optimizer.g_lr == config.optimizer.d_lr == lr, variant
+        assert config.optimizer.b1 == b1, variant
 
 
 @pytest.mark.parametrize('name', ['nss_celeba.py', 'nss_flowers.py'])
 def test_paper_config_without_data_fails_with_preparation_hint(name, tmp_path):
     config = _load(os.path.join(ROOT, 'configs', name))
     with pytest.raises(data.DatasetNotPreparedError, match=str(tmp_path)):
-        data.make_dataset(config.dataset, batch_size=config.batch_size,
-                          image_size=config.image_size, seed=0,
-                          data_dir=str(tmp_path))
+        data.make_dataset(
+            config.dataset,
+            batch_size=config.batch_size,
+            image_size=config.image_size,
+            seed=0,
+            data_dir=str(tmp_path),
+        )
 
 
 def _load_with(path, argument):
-    spec = importlib.util.spec_from_file_location('config_under_test', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(argument)
+    return load_config(os.path.basename(path), argument)
 
 
 @pytest.mark.parametrize('name, size', [('pgn_cifar10.py', 32), ('pgn_stl10.py', 48)])
 @pytest.mark.parametrize('arch', ['cnn', 'resnet', 'cnn_cr', 'resnet_cr'])
 def test_pgn_configs_follow_gngan(name, size, arch):
     config = _load_with(os.path.join(ROOT, 'configs', name), arch)
-    config_checks.validate(config, num_devices=1, num_processes=1)
+    _validate(config)
     assert config.image_size == size and config.stabilizer.name == 'pgn'
     assert (config.batch_size, config.g_batch_size, config.model.latent_dim) == (64, 128, 128)
     assert (config.optimizer.b1, config.optimizer.b2, config.ema_decay) == (0.0, 0.9, 0.9999)
@@ -88,10 +197,12 @@ def test_pgn_configs_follow_gngan(name, size, arch):
     assert config.model.name == ('sngan_resnet' if resnet else 'sngan_cnn')
     assert (config.loss, config.n_dis) == (('hinge', 5) if resnet else ('non_saturating', 1))
     assert (config.optimizer.d_lr, config.optimizer.g_lr) == (
-        (4e-4, 2e-4) if resnet else (2e-4, 2e-4))
+        (4e-4, 2e-4) if resnet else (2e-4, 2e-4)
+    )
     assert config.optimizer.lr_decay == ('linear' if resnet else 'none')
     assert (config.penalty.name, config.penalty.weight) == (
-        ('cr', 5.0) if arch.endswith('_cr') else ('none', 10.0))
+        ('cr', 5.0) if arch.endswith('_cr') else ('none', 10.0)
+    )
 
 
 def test_pgn_config_names_the_architectures_on_a_typo():
@@ -102,21 +213,26 @@ def test_pgn_config_names_the_architectures_on_a_typo():
 def test_roth_celeba_follows_the_paper():
     config = _load(os.path.join(ROOT, 'configs', 'roth_celeba.py'))
     assert (config.dataset, config.image_size, config.batch_size) == ('celeb_a', 64, 64)
-    assert (config.stabilizer.name, config.stabilizer.gamma,
-            config.stabilizer.alpha) == ('roth', 2.0, 0.01)
+    assert (config.stabilizer.name, config.stabilizer.roth.gamma, config.stabilizer.roth.alpha) == (
+        'roth',
+        2.0,
+        0.01,
+    )
     assert (config.optimizer.g_lr, config.optimizer.b1) == (2e-4, 0.5)
 
 
-@pytest.mark.parametrize('name, loss, penalty, weight, lr, b1', [
-    ('gan_gr_celeba.py', 'non_saturating', 'r1', 10.0, 5e-4, 0.3),
-    ('lsgan_celeba.py', 'least_squares', 'none', 0.0, 5e-5, 0.4),
-    ('wgan_gp_celeba.py', 'wasserstein', 'wgan_gp', 20.0, 1e-3, 0.3),
-    ('dragan_celeba.py', 'non_saturating', 'dragan', 10.0, 2e-4, 0.4),
-])
+@pytest.mark.parametrize(
+    'name, loss, penalty, weight, lr, b1',
+    [
+        ('gan_gr_celeba.py', 'non_saturating', 'r1', 10.0, 5e-4, 0.3),
+        ('lsgan_celeba.py', 'least_squares', 'none', 0.0, 5e-5, 0.4),
+        ('wgan_gp_celeba.py', 'wasserstein', 'wgan_gp', 20.0, 1e-3, 0.3),
+        ('dragan_celeba.py', 'non_saturating', 'dragan', 10.0, 2e-4, 0.4),
+    ],
+)
 def test_nss_baselines_follow_table_2(name, loss, penalty, weight, lr, b1):
     config = _load(os.path.join(ROOT, 'configs', name))
     assert (config.dataset, config.image_size, config.batch_size) == ('celeb_a', 64, 128)
     assert config.num_train_steps == 12_716 and config.stabilizer.name == 'none'
-    assert (config.loss, config.penalty.name, config.penalty.weight) == (loss, penalty,
-                                                                          weight)
+    assert (config.loss, config.penalty.name, config.penalty.weight) == (loss, penalty, weight)
     assert (config.optimizer.d_lr, config.optimizer.b1) == (lr, b1)

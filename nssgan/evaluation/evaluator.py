@@ -19,6 +19,7 @@ import os
 
 import numpy as np
 
+from nssgan import data
 from nssgan.evaluation import digit_classifier, embedded, inception
 from nssgan.evaluation.frechet import frechet_distance, gaussian_statistics
 from nssgan.evaluation.scores import inception_score, kernel_inception_distance
@@ -60,29 +61,32 @@ def check_eval_config(config) -> None:
     """Raises ValueError (naming the field) when evaluation is asked for but cannot run."""
     settings = config.eval
     if settings.every < 0 or settings.num_samples < 1:
-        raise ValueError('config.eval.every must be ≥ 0 (0: off) and '
-                         'config.eval.num_samples ≥ 1.')
+        raise ValueError('config.eval.every must be ≥ 0 (0: off) and config.eval.num_samples ≥ 1.')
     if settings.every and uses_inception(config.dataset):
         path = settings.inception_weights
         if not path:
             raise ValueError(
                 f'config.eval.every={settings.every} on {config.dataset!r} needs FID '
                 f'Inception weights: set config.eval.inception_weights to a file made '
-                f'by `{inception.converter_command()}` (or config.eval.every=0).')
+                f'by `{inception.converter_command()}` (or config.eval.every=0).'
+            )
         if not os.path.exists(path):
             raise ValueError(
                 f'config.eval.inception_weights={path!r} does not exist; make it with '
-                f'`{inception.converter_command(path)}`.')
+                f'`{inception.converter_command(path)}`.'
+            )
 
 
 def _stats_path(stats_dir: str, dataset: str, image_size: int, num_samples: int) -> str:
     name = dataset.replace('/', '_')
-    return os.path.join(stats_dir, f'fid_stats_{name}_{image_size}px_{num_samples}'
-                                   f'_v{STATS_VERSION}.npz')
+    return os.path.join(
+        stats_dir, f'fid_stats_{name}_{image_size}px_{num_samples}_v{STATS_VERSION}.npz'
+    )
 
 
-def real_statistics(dataset, variables, *, num_samples: int, stats_dir: str,
-                    batch_size: int = 250) -> dict[str, np.ndarray]:
+def real_statistics(
+    dataset, variables, *, num_samples: int, stats_dir: str, batch_size: int = 250
+) -> dict[str, np.ndarray]:
     """{'mu', 'sigma', 'kid_features'} of the real data's pool3 features, from the
     cache in ``stats_dir`` or computed (from ``num_samples`` images of the dataset's
     stream, seed order) and then cached.
@@ -102,8 +106,7 @@ def real_statistics(dataset, variables, *, num_samples: int, stats_dir: str,
     images = np.concatenate(images)[:num_samples]
     features, _ = inception.batched_features_and_logits(variables, images, batch_size)
     mu, sigma = gaussian_statistics(features)
-    stats = {'mu': mu, 'sigma': sigma,
-             'kid_features': features[:KID_FEATURES].astype(np.float32)}
+    stats = {'mu': mu, 'sigma': sigma, 'kid_features': features[:KID_FEATURES].astype(np.float32)}
     os.makedirs(stats_dir, exist_ok=True)
     tmp = path + '.tmp.npz'
     np.savez(tmp, **stats)
@@ -111,17 +114,21 @@ def real_statistics(dataset, variables, *, num_samples: int, stats_dir: str,
     return stats
 
 
-def inception_metrics(samples, variables, real: dict[str, np.ndarray], *,
-                      batch_size: int = 250) -> dict[str, float]:
+def inception_metrics(
+    samples, variables, real: dict[str, np.ndarray], *, batch_size: int = 250
+) -> dict[str, float]:
     """FID, IS (mean, std over 10 splits) and KID (mean, std) of ``samples``."""
-    features, logits = inception.batched_features_and_logits(variables, samples,
-                                                             batch_size)
+    features, logits = inception.batched_features_and_logits(variables, samples, batch_size)
     mu, sigma = gaussian_statistics(features)
     is_mean, is_std = inception_score(logits, splits=min(10, len(samples)))
     kid_mean, kid_std = kernel_inception_distance(features, real['kid_features'])
-    return {'fid': frechet_distance(mu, sigma, real['mu'], real['sigma']),
-            'inception_score': is_mean, 'inception_score_std': is_std,
-            'kid': kid_mean, 'kid_std': kid_std}
+    return {
+        'fid': frechet_distance(mu, sigma, real['mu'], real['sigma']),
+        'inception_score': is_mean,
+        'inception_score_std': is_std,
+        'kid': kid_mean,
+        'kid_std': kid_std,
+    }
 
 
 class Evaluator:
@@ -135,20 +142,38 @@ class Evaluator:
         self._real = None
         if uses_inception(config.dataset):
             if dataset is None:
-                raise ValueError('FID needs the real data: pass the run\'s dataset.')
+                raise ValueError("FID needs the real data: pass the run's dataset.")
             self._inception = inception.load_inception(config.eval.inception_weights)
             stats_dir = config.eval.stats_dir or os.path.join(
-                digit_classifier.default_cache_dir(), 'fid_stats')
-            self._real = real_statistics(dataset, self._inception,
-                                         num_samples=config.eval.num_samples,
-                                         stats_dir=stats_dir)
+                digit_classifier.default_cache_dir(), 'fid_stats'
+            )
+            self._real = real_statistics(
+                dataset, self._inception, num_samples=config.eval.num_samples, stats_dir=stats_dir
+            )
 
     def __call__(self, samples) -> dict[str, float]:
         samples = np.asarray(samples)
         if self._inception is None:
-            return embedded.embedded_metrics(self.config.dataset, samples,
-                                             image_size=self.config.image_size)
+            return embedded.embedded_metrics(
+                self.config.dataset, samples, image_size=self.config.image_size
+            )
         return inception_metrics(samples, self._inception, self._real)
+
+
+def make_evaluator(config) -> Evaluator:
+    """The run's ``Evaluator`` (for FID: with this process's whole view of the data)."""
+    dataset = None
+    if uses_inception(config.dataset):
+        dataset = data.make_dataset(
+            config.dataset,
+            batch_size=250,
+            image_size=config.image_size,
+            seed=config.seed,
+            process_index=0,
+            process_count=1,
+            data_dir=config.data_dir,
+        )
+    return Evaluator(config, dataset)
 
 
 def format_table(metrics: dict[str, float], *, title: str = '') -> str:

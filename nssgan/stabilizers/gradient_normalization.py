@@ -20,7 +20,6 @@ import jax
 import jax.numpy as jnp
 
 from nssgan.stabilizers import gradients
-from nssgan.stabilizers.base import Stabilizer
 from nssgan.stabilizers.gradients import DiscriminatorFn
 
 VARIANTS = ('pgn', 'pgn_theory', 'gn')
@@ -28,8 +27,10 @@ VARIANTS = ('pgn', 'pgn_theory', 'gn')
 
 def check_variant(variant: str) -> None:
     if variant not in VARIANTS:
-        raise ValueError(f'variant={variant!r} is not a gradient normalization; choose '
-                         f'one of: {", ".join(VARIANTS)}.')
+        raise ValueError(
+            f'variant={variant!r} is not a gradient normalization; choose '
+            f'one of: {", ".join(VARIANTS)}.'
+        )
 
 
 def normalized_logits(logits: jax.Array, grads: jax.Array, variant: str) -> jax.Array:
@@ -52,24 +53,5 @@ def gradient_normalize(d_fn: DiscriminatorFn, variant: str = 'pgn') -> Discrimin
     def normalized(x: jax.Array) -> jax.Array:
         logits, grads = gradients.logits_and_input_gradients(d_fn, x)
         return normalized_logits(logits, grads, variant)
+
     return normalized
-
-
-class GradientNormalizationStabilizer(Stabilizer):
-    """``pgn``, ``pgn_theory``, ``gn``: D is replaced by its normalized f̂ (the variant
-    of the same name) in every D and G update. No settings."""
-
-    def wrap_discriminator(self, d_apply):
-        variant = self.config.stabilizer.name
-        check_variant(variant)
-
-        def normalized(x, batch_stats, *, independent=False, update_stats=True):
-            del independent  # f̂ is always built from per-sample gradients.
-
-            def forward(x):
-                return d_apply(x, batch_stats, independent=True,
-                               update_stats=update_stats)
-            logits, vjp, new_stats = jax.vjp(forward, x, has_aux=True)
-            (grads,) = vjp(jnp.ones_like(logits))
-            return normalized_logits(logits, grads, variant), new_stats
-        return normalized

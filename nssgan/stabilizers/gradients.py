@@ -22,8 +22,7 @@ import jax.numpy as jnp
 DiscriminatorFn = Callable[[jax.Array], jax.Array]
 
 
-def logits_and_input_gradients(d_fn: DiscriminatorFn, x: jax.Array
-                               ) -> tuple[jax.Array, jax.Array]:
+def logits_and_input_gradients(d_fn: DiscriminatorFn, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(d_fn(x), ∇ₓ Σᵢ d_fn(x)ᵢ)`` with one forward and one backward pass.
 
     The gradient's row i is ∇ₓᵢ d_fn(x)ᵢ when d_fn treats samples independently
@@ -31,8 +30,9 @@ def logits_and_input_gradients(d_fn: DiscriminatorFn, x: jax.Array
     """
     logits, vjp = jax.vjp(d_fn, x)
     if logits.shape != x.shape[:1]:
-        raise ValueError(f'd_fn must return one logit per sample, shape '
-                         f'({x.shape[0]},); got {logits.shape}.')
+        raise ValueError(
+            f'd_fn must return one logit per sample, shape ({x.shape[0]},); got {logits.shape}.'
+        )
     (grads,) = vjp(jnp.ones_like(logits))
     return logits, grads
 

@@ -6,6 +6,8 @@ see ``gradients`` for per-sample gradients under BatchNorm) and returns the pena
 differentiable with respect to D's parameters (double backprop), which training does.
 """
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 
@@ -13,8 +15,7 @@ from nssgan.stabilizers import gradients
 from nssgan.stabilizers.gradients import DiscriminatorFn
 
 
-def roth_penalty(d_fn: DiscriminatorFn, real: jax.Array, fake: jax.Array
-                 ) -> jax.Array:
+def roth_penalty(d_fn: DiscriminatorFn, real: jax.Array, fake: jax.Array) -> jax.Array:
     """Ω of Roth et al. (2017), eq. 20, for the logit ψ = d_fn (without γ/2):
 
         Ω = E_P[(1 − σ(ψ(x)))² ‖∇ψ(x)‖²] + E_Q[σ(ψ(x))² ‖∇ψ(x)‖²],
@@ -26,7 +27,8 @@ def roth_penalty(d_fn: DiscriminatorFn, real: jax.Array, fake: jax.Array
     fake_logits, fake_grads = gradients.logits_and_input_gradients(d_fn, fake)
     return jnp.mean(
         jnp.square(1.0 - jax.nn.sigmoid(real_logits)) * gradients.squared_norms(real_grads)
-        + jnp.square(jax.nn.sigmoid(fake_logits)) * gradients.squared_norms(fake_grads))
+        + jnp.square(jax.nn.sigmoid(fake_logits)) * gradients.squared_norms(fake_grads)
+    )
 
 
 def r1_penalty(d_fn: DiscriminatorFn, real: jax.Array) -> jax.Array:
@@ -38,8 +40,7 @@ def r1_penalty(d_fn: DiscriminatorFn, real: jax.Array) -> jax.Array:
     return jnp.mean(gradients.squared_norms(gradients.input_gradients(d_fn, real)))
 
 
-def _unit_gradient_penalty(d_fn: DiscriminatorFn, x: jax.Array
-                           ) -> tuple[jax.Array, jax.Array]:
+def _unit_gradient_penalty(d_fn: DiscriminatorFn, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     grad_norms = gradients.norms(gradients.input_gradients(d_fn, x))
     return jnp.mean(jnp.square(grad_norms - 1.0)), grad_norms
 
@@ -54,8 +55,9 @@ def wgan_gp_points(key: jax.Array, real: jax.Array, fake: jax.Array) -> jax.Arra
     return real + _per_sample_uniform(key, real) * (fake - real)
 
 
-def wgan_gp_penalty(d_fn: DiscriminatorFn, real: jax.Array, fake: jax.Array,
-                    key: jax.Array) -> jax.Array:
+def wgan_gp_penalty(
+    d_fn: DiscriminatorFn, real: jax.Array, fake: jax.Array, key: jax.Array
+) -> jax.Array:
     """WGAN-GP: E[(‖∇D(x̂)‖ − 1)²] at x̂ = ``wgan_gp_points`` (weight 10 in the paper)."""
     return _unit_gradient_penalty(d_fn, wgan_gp_points(key, real, fake))[0]
 
@@ -67,19 +69,18 @@ def dragan_points(key: jax.Array, real: jax.Array) -> jax.Array:
     uniform (not Gaussian) perturbations, one α per sample.
     """
     k_perturb, k_alpha = jax.random.split(key)
-    perturbed = real + 0.5 * jnp.std(real) * jax.random.uniform(
-        k_perturb, real.shape, real.dtype)
+    perturbed = real + 0.5 * jnp.std(real) * jax.random.uniform(k_perturb, real.shape, real.dtype)
     return real + _per_sample_uniform(k_alpha, real) * (perturbed - real)
 
 
-def dragan_penalty(d_fn: DiscriminatorFn, real: jax.Array, key: jax.Array
-                   ) -> jax.Array:
+def dragan_penalty(d_fn: DiscriminatorFn, real: jax.Array, key: jax.Array) -> jax.Array:
     """DRAGAN: E[(‖∇D(x̂)‖ − 1)²] at x̂ = ``dragan_points`` (weight 10)."""
     return _unit_gradient_penalty(d_fn, dragan_points(key, real))[0]
 
 
-def flip_and_translate(key: jax.Array, images: jax.Array, *,
-                       max_shift: float = 0.2, fill: float = -1.0) -> jax.Array:
+def flip_and_translate(
+    key: jax.Array, images: jax.Array, *, max_shift: float = 0.2, fill: float = -1.0
+) -> jax.Array:
     """CR's augmentation T, per image of the NHWC batch: a horizontal flip with
     probability ½, then a translation by whole pixels drawn uniformly from
     [−⌊max_shift·H⌋, ⌊max_shift·H⌋] (and likewise for W), the uncovered border set to
@@ -97,59 +98,83 @@ def flip_and_translate(key: jax.Array, images: jax.Array, *,
     max_dy, max_dx = int(max_shift * h), int(max_shift * w)
     dy = jax.random.randint(k_dy, (n,), -max_dy, max_dy + 1)
     dx = jax.random.randint(k_dx, (n,), -max_dx, max_dx + 1)
-    padded = jnp.pad(images, ((0, 0), (max_dy, max_dy), (max_dx, max_dx), (0, 0)),
-                     constant_values=fill)
+    padded = jnp.pad(
+        images, ((0, 0), (max_dy, max_dy), (max_dx, max_dx), (0, 0)), constant_values=fill
+    )
 
     def shift(image, dy, dx):
         # out[i, j] = image[i − dy, j − dx]: the content moves by (dy, dx).
         return jax.lax.dynamic_slice(image, (max_dy - dy, max_dx - dx, 0), (h, w, c))
+
     return jax.vmap(shift)(padded, dy, dx)
 
 
-def consistency_penalty(d_fn: DiscriminatorFn, real: jax.Array, key: jax.Array
-                        ) -> jax.Array:
+def consistency_penalty(d_fn: DiscriminatorFn, real: jax.Array, key: jax.Array) -> jax.Array:
     """Consistency regularization (Zhang et al. 2020): E[(D(T(x)) − D(x))²] on reals,
     T = ``flip_and_translate`` (weight λ_cr, 10 in CR-GAN)."""
     if real.ndim != 4:
-        raise ValueError(f'consistency_penalty augments NHWC images; got shape '
-                         f'{real.shape}.')
+        raise ValueError(f'consistency_penalty augments NHWC images; got shape {real.shape}.')
     return jnp.mean(jnp.square(d_fn(flip_and_translate(key, real)) - d_fn(real)))
 
 
-# The penalties a config can add to any scheme: ``config.penalty.name`` and
-# ``config.penalty.weight`` (D's loss += weight × penalty).
-PENALTIES = ('none', 'r1', 'wgan_gp', 'dragan', 'cr')
+def _roth_term(d_fn, real, fake, key):
+    del key
+    return roth_penalty(d_fn, real, fake), {}
 
 
-def check_penalty(name: str, weight: float, spec) -> None:
-    """Raises ValueError naming the field for an unusable ``config.penalty``."""
-    if name not in PENALTIES:
-        raise ValueError(f'config.penalty.name={name!r} is not valid; choose one of: '
-                         f'{", ".join(PENALTIES)}.')
-    if not weight >= 0:
-        raise ValueError(f'config.penalty.weight={weight!r} must be ≥ 0.')
-    if name == 'cr' and spec.kind != 'image':
-        raise ValueError(f"config.penalty.name='cr' augments images, but config.dataset="
-                         f"{spec.name!r} gives vectors; use r1, wgan_gp or dragan.")
+def _r1_term(d_fn, real, fake, key):
+    del fake, key
+    return r1_penalty(d_fn, real), {}
 
 
-def weighted_penalty(name: str, weight: float, d_fn: DiscriminatorFn,
-                     real: jax.Array, fake: jax.Array, key: jax.Array
-                     ) -> tuple[jax.Array, dict[str, jax.Array]]:
-    """``weight`` × the penalty ``name`` and its metrics (the raw penalty, and for
-    WGAN-GP and DRAGAN the mean gradient norm at their interpolates)."""
+def _unit_gradient_term(points):
+    def term(d_fn, real, fake, key):
+        value, grad_norms = _unit_gradient_penalty(d_fn, points(key, real, fake))
+        return value, {'grad_norm_interpolates': jnp.mean(grad_norms)}
+
+    return term
+
+
+def _cr_term(d_fn, real, fake, key):
+    del fake
+    return consistency_penalty(d_fn, real, key), {}
+
+
+# Every penalty as one plain function ``(d_fn, real, fake, key) -> (value, metrics)``,
+# without its weight. ``config.penalty.name`` picks one for any scheme (D's loss +=
+# ``config.penalty.weight`` × value); schemes use them too (Roth: γ/2 × Ω).
+PenaltyFn = Callable[
+    [DiscriminatorFn, jax.Array, jax.Array, jax.Array], tuple[jax.Array, dict[str, jax.Array]]
+]
+PENALTIES: dict[str, PenaltyFn] = {
+    'roth': _roth_term,
+    'r1': _r1_term,
+    'wgan_gp': _unit_gradient_term(wgan_gp_points),
+    'dragan': _unit_gradient_term(lambda key, real, fake: dragan_points(key, real)),
+    'cr': _cr_term,
+}
+# Ω weighs by σ(ψ): D must be logistic. CR augments images.
+LOGISTIC_LOSSES = ('non_saturating', 'minimax')
+NEEDS_LOGISTIC_LOSS = ('roth',)
+NEEDS_IMAGES = ('cr',)
+
+
+def check_penalty(name: str, loss: str, spec, *, field: str = 'config.penalty.name') -> None:
+    """Raises ValueError naming ``field`` when the penalty ``name`` cannot be used with
+    the GAN loss ``loss`` on data ``spec`` ('none' always can)."""
     if name == 'none':
-        return jnp.zeros(()), {}
-    if name == 'r1':
-        value, metrics = r1_penalty(d_fn, real), {}
-    elif name in ('wgan_gp', 'dragan'):
-        points = (wgan_gp_points(key, real, fake) if name == 'wgan_gp'
-                  else dragan_points(key, real))
-        value, grad_norms = _unit_gradient_penalty(d_fn, points)
-        metrics = {'grad_norm_interpolates': jnp.mean(grad_norms)}
-    elif name == 'cr':
-        value, metrics = consistency_penalty(d_fn, real, key), {}
-    else:
-        raise ValueError(f'config.penalty.name={name!r} is not valid; choose one of: '
-                         f'{", ".join(PENALTIES)}.')
-    return weight * value, {f'{name}_penalty': value, **metrics}
+        return
+    if name not in PENALTIES:
+        raise ValueError(
+            f'{field}={name!r} is not valid; choose one of: none, {", ".join(PENALTIES)}.'
+        )
+    if name in NEEDS_LOGISTIC_LOSS and loss not in LOGISTIC_LOSSES:
+        raise ValueError(
+            f'{field}={name!r} regularizes the logistic discriminator, but '
+            f'config.loss={loss!r}; use one of: {", ".join(LOGISTIC_LOSSES)}.'
+        )
+    if name in NEEDS_IMAGES and spec.kind != 'image':
+        raise ValueError(
+            f'{field}={name!r} augments images, but config.dataset='
+            f'{spec.name!r} gives vectors; use another penalty.'
+        )

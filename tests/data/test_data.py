@@ -12,6 +12,8 @@ import tensorflow_datasets as tfds
 from nssgan import data
 from nssgan.data import base, digits, mixtures, photos
 
+from tfds_builders import IndexedMnistBuilder
+
 IMAGE_SETS = ('hadamard', 'digits', 'color_digits', 'photo_patches')
 MIXTURE_SETS = ('ring', 'grid', 'submanifold7')
 
@@ -22,8 +24,14 @@ def _image_size(name):
 
 def _make(name, batch_size=8, seed=0, process_index=0, process_count=1, **kw):
     return data.make_dataset(
-        name, batch_size=batch_size, image_size=kw.pop('image_size', _image_size(name)),
-        seed=seed, process_index=process_index, process_count=process_count, **kw)
+        name,
+        batch_size=batch_size,
+        image_size=kw.pop('image_size', _image_size(name)),
+        seed=seed,
+        process_index=process_index,
+        process_count=process_count,
+        **kw,
+    )
 
 
 def _take(iterator, n):
@@ -53,9 +61,16 @@ def test_unknown_name_lists_valid_names():
         assert name in str(info.value)
 
 
-@pytest.mark.parametrize('name,image_size', [
-    ('digits', 0), ('celeb_a', -64), ('color_digits', 2.5), ('hadamard', 16),
-    ('photo_patches', 428)])
+@pytest.mark.parametrize(
+    'name,image_size',
+    [
+        ('digits', 0),
+        ('celeb_a', -64),
+        ('color_digits', 2.5),
+        ('hadamard', 16),
+        ('photo_patches', 428),
+    ],
+)
 def test_bad_image_size(name, image_size):
     with pytest.raises(data.DatasetError, match=r'config\.image_size'):
         data.dataset_spec(name, image_size)
@@ -73,9 +88,14 @@ def test_mixtures_ignore_image_size():
     assert data.dataset_spec('ring', -1) == data.dataset_spec('ring', 64)
 
 
-@pytest.mark.parametrize('kwargs', [
-    dict(batch_size=10, process_count=4), dict(batch_size=0),
-    dict(process_index=2, process_count=2)])
+@pytest.mark.parametrize(
+    'kwargs',
+    [
+        dict(batch_size=10, process_count=4),
+        dict(batch_size=0),
+        dict(process_index=2, process_count=2),
+    ],
+)
 def test_bad_batching(kwargs):
     with pytest.raises(data.DatasetError):
         _make('ring', **kwargs)
@@ -94,12 +114,15 @@ def test_process_defaults_from_jax():
 
 
 def test_dataset_spec_does_not_import_tensorflow():
-    code = ('import sys, nssgan.data as d\n'
-            '[d.dataset_spec(n, 8) for n in d.DATASETS]\n'
-            'heavy = {"tensorflow", "tensorflow_datasets"}\n'
-            'print(sorted(heavy & set(sys.modules)))')
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                         text=True, check=True).stdout
+    code = (
+        'import sys, nssgan.data as d\n'
+        '[d.dataset_spec(n, 8) for n in d.DATASETS]\n'
+        'heavy = {"tensorflow", "tensorflow_datasets"}\n'
+        'print(sorted(heavy & set(sys.modules)))'
+    )
+    out = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == '[]'
 
 
@@ -155,8 +178,9 @@ def test_embedded_step_determinism(name):
 @pytest.mark.parametrize('name', data.EMBEDDED_DATASETS)
 def test_embedded_process_slices_make_the_global_batch(name):
     whole = _make(name, batch_size=12).batch(5)
-    parts = [_make(name, batch_size=12, process_index=p, process_count=3).batch(5)
-             for p in range(3)]
+    parts = [
+        _make(name, batch_size=12, process_index=p, process_count=3).batch(5) for p in range(3)
+    ]
     assert all(part['image'].shape[0] == 4 for part in parts)
     for key in whole:
         np.testing.assert_array_equal(np.concatenate([p[key] for p in parts]), whole[key])
@@ -180,8 +204,9 @@ def test_digits_resume_across_epoch_boundary():
     ds = _make('digits', batch_size=64, process_index=1, process_count=2)
     boundary = 1797 // 64  # step 28 holds positions 1792..1855
     stream = _take(ds.iterate(), boundary + 2)
-    resumed = _take(_make('digits', batch_size=64, process_index=1,
-                          process_count=2).iterate(boundary), 2)
+    resumed = _take(
+        _make('digits', batch_size=64, process_index=1, process_count=2).iterate(boundary), 2
+    )
     for a, b in zip(stream[boundary:], resumed):
         _assert_batches_equal(a, b)
     # The global batch at the boundary ends epoch 0 and starts epoch 1.
@@ -196,6 +221,7 @@ def test_digits_resume_across_epoch_boundary():
 def test_digits_resize_keeps_the_8x8_values():
     images, labels = digits.load_digits(8)
     from sklearn.datasets import load_digits
+
     raw = load_digits()
     np.testing.assert_allclose(images[..., 0], raw.images / 8 - 1, atol=1e-6)
     np.testing.assert_array_equal(labels, raw.target)
@@ -210,8 +236,7 @@ def test_color_digits_labels_match_channels():
         lookup.setdefault(image.tobytes(), set()).add(int(label))
     batch = _make('color_digits', batch_size=64, image_size=8).batch(2)
     for image, label in zip(batch['image'], batch['label']):
-        r, g, b = (lookup[np.ascontiguousarray(image[..., c:c + 1]).tobytes()]
-                   for c in range(3))
+        r, g, b = (lookup[np.ascontiguousarray(image[..., c : c + 1]).tobytes()] for c in range(3))
         assert label // 100 in r and label // 10 % 10 in g and label % 10 in b
 
 
@@ -224,8 +249,8 @@ def test_photo_patches_are_crops_of_the_photos():
     batch = ds.batch(7)
     assert photos.load_photos().shape == (2, photos.PHOTO_HEIGHT, photos.PHOTO_WIDTH, 3)
     for i, image in enumerate(batch['image']):
-        p, t, l = params['photo'][i], params['top'][i], params['left'][i]
-        crop = photos.load_photos()[p, t:t + 32, l:l + 32]
+        p, top, left = params['photo'][i], params['top'][i], params['left'][i]
+        crop = photos.load_photos()[p, top : top + 32, left : left + 32]
         np.testing.assert_array_equal(image, crop[:, ::-1] if params['flip'][i] else crop)
 
 
@@ -290,8 +315,9 @@ def test_submanifold7_lies_on_a_tilted_plane():
     normal = np.ones(3) / np.sqrt(3)
     assert np.abs(points @ normal).max() < 1e-6
     assert np.all(points.std(axis=0) > 0.3)  # not aligned with any axis
-    np.testing.assert_allclose(np.linalg.norm(data.dataset_spec('submanifold7', 0).centers,
-                                              axis=1), 1)
+    np.testing.assert_allclose(
+        np.linalg.norm(data.dataset_spec('submanifold7', 0).centers, axis=1), 1
+    )
 
 
 # --- TFDS through tfds.testing.mock_data ---------------------------------------
@@ -302,18 +328,21 @@ _INDEXED_EXAMPLES = 30
 def _indexed_mnist(self, split, decoders=None, read_config=None, **kwargs):
     """A split-aware mock: example i of 'train' is a 28x28 PNG filled with i."""
     del self, decoders, read_config, kwargs
-    infos = tfds.core.SplitDict([tfds.core.SplitInfo(
-        name='train', shard_lengths=[_INDEXED_EXAMPLES], num_bytes=0)])
+    infos = tfds.core.SplitDict(
+        [tfds.core.SplitInfo(name='train', shard_lengths=[_INDEXED_EXAMPLES], num_bytes=0)]
+    )
     if isinstance(split, str):
         split = tfds.core.ReadInstruction.from_spec(split)
     (instruction,) = split.to_absolute(infos)
     start = instruction.from_ or 0
     stop = _INDEXED_EXAMPLES if instruction.to is None else instruction.to
     index = tf.data.Dataset.range(start, stop)
-    return index.map(lambda i: {
-        'image': tf.io.encode_png(tf.fill([28, 28, 1], tf.cast(i, tf.uint8))),
-        'label': i % 10,
-    })
+    return index.map(
+        lambda i: {
+            'image': tf.io.encode_png(tf.fill([28, 28, 1], tf.cast(i, tf.uint8))),
+            'label': i % 10,
+        }
+    )
 
 
 def _indices(batch):
@@ -383,38 +412,19 @@ def test_tfds_not_prepared(tmp_path):
 
 def test_resize_and_center_crop():
     from nssgan.data.tfds_pipeline import resize_and_center_crop
+
     columns = np.broadcast_to(np.arange(30, dtype=np.float32), (10, 30))[..., None]
-    np.testing.assert_array_equal(resize_and_center_crop(columns, 10).numpy()[0, :, 0],
-                                  np.arange(10, 20))
+    np.testing.assert_array_equal(
+        resize_and_center_crop(columns, 10).numpy()[0, :, 0], np.arange(10, 20)
+    )
     tall = resize_and_center_crop(np.zeros((60, 20, 3), np.uint8), 8)
     assert tall.shape == (8, 8, 3) and tall.dtype == tf.float32
-
-
-class _IndexedMnistBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
-    """Writes a real 'mnist' data dir offline: example i is an image filled with i."""
-
-    name = 'mnist'
-    VERSION = tfds.builder_cls('mnist').VERSION
-    NUM_EXAMPLES = 31
-
-    def _info(self):
-        return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict({
-            'image': tfds.features.Image(shape=(28, 28, 1)),
-            'label': tfds.features.ClassLabel(num_classes=10)}))
-
-    def _split_generators(self, dl_manager):
-        del dl_manager
-        return {'train': self._generate_examples()}
-
-    def _generate_examples(self):
-        for i in range(self.NUM_EXAMPLES):
-            yield i, {'image': np.full((28, 28, 1), i, np.uint8), 'label': i % 10}
 
 
 @pytest.fixture(scope='module')
 def prepared_data_dir(tmp_path_factory):
     data_dir = str(tmp_path_factory.mktemp('tfds'))
-    _IndexedMnistBuilder(data_dir=data_dir).download_and_prepare()
+    IndexedMnistBuilder(data_dir=data_dir).download_and_prepare()
     return data_dir
 
 
@@ -422,8 +432,9 @@ def test_tfds_reads_a_prepared_data_dir(prepared_data_dir):
     """The real (unmocked) read path: slices, epochs, labels and resume."""
     streams = []
     for p in range(2):
-        ds = _mock_mnist(batch_size=8, process_index=p, process_count=2,
-                         data_dir=prepared_data_dir, seed=1)
+        ds = _mock_mnist(
+            batch_size=8, process_index=p, process_count=2, data_dir=prepared_data_dir, seed=1
+        )
         assert ds.epoch_size == 15  # 31 // 2, the remainder dropped
         batches = _take(ds.iterate(), 8)
         for batch in batches:

@@ -32,8 +32,7 @@ def _quadratic(seed=0):
 
 
 def _batch(seed, n=5, shape=(DIM,)):
-    return jnp.asarray(np.random.default_rng(seed).standard_normal((n, *shape)),
-                       jnp.float32)
+    return jnp.asarray(np.random.default_rng(seed).standard_normal((n, *shape)), jnp.float32)
 
 
 def test_input_gradients_are_per_sample_and_checked():
@@ -55,27 +54,28 @@ def test_safe_norm_has_zero_gradient_at_zero():
 def test_roth_penalty_linear_and_quadratic():
     w, d_fn = _linear()
     real, fake = _batch(1), _batch(2)
-    sq = float(jnp.sum(w ** 2))
-    expected = np.mean((1 - jax.nn.sigmoid(d_fn(real))) ** 2 * sq
-                       + jax.nn.sigmoid(d_fn(fake)) ** 2 * sq)
-    np.testing.assert_allclose(stabilizers.roth_penalty(d_fn, real, fake), expected,
-                               rtol=1e-5)
+    sq = float(jnp.sum(w**2))
+    expected = np.mean(
+        (1 - jax.nn.sigmoid(d_fn(real))) ** 2 * sq + jax.nn.sigmoid(d_fn(fake)) ** 2 * sq
+    )
+    np.testing.assert_allclose(stabilizers.roth_penalty(d_fn, real, fake), expected, rtol=1e-5)
     a, d_fn = _quadratic()
     g_real, g_fake = real @ a, fake @ a
-    expected = np.mean((1 - jax.nn.sigmoid(d_fn(real))) ** 2 * np.sum(g_real ** 2, 1)
-                       + jax.nn.sigmoid(d_fn(fake)) ** 2 * np.sum(g_fake ** 2, 1))
-    np.testing.assert_allclose(stabilizers.roth_penalty(d_fn, real, fake), expected,
-                               rtol=1e-5)
+    expected = np.mean(
+        (1 - jax.nn.sigmoid(d_fn(real))) ** 2 * np.sum(g_real**2, 1)
+        + jax.nn.sigmoid(d_fn(fake)) ** 2 * np.sum(g_fake**2, 1)
+    )
+    np.testing.assert_allclose(stabilizers.roth_penalty(d_fn, real, fake), expected, rtol=1e-5)
 
 
 def test_r1_penalty_linear_and_quadratic():
     w, d_fn = _linear()
     real = _batch(1)
-    np.testing.assert_allclose(stabilizers.r1_penalty(d_fn, real), jnp.sum(w ** 2),
-                               rtol=1e-5)
+    np.testing.assert_allclose(stabilizers.r1_penalty(d_fn, real), jnp.sum(w**2), rtol=1e-5)
     a, d_fn = _quadratic()
-    np.testing.assert_allclose(stabilizers.r1_penalty(d_fn, real),
-                               np.mean(np.sum((real @ a) ** 2, 1)), rtol=1e-5)
+    np.testing.assert_allclose(
+        stabilizers.r1_penalty(d_fn, real), np.mean(np.sum((real @ a) ** 2, 1)), rtol=1e-5
+    )
 
 
 def test_wgan_gp_and_dragan_linear_and_quadratic():
@@ -83,16 +83,18 @@ def test_wgan_gp_and_dragan_linear_and_quadratic():
     real, fake = _batch(1), _batch(2)
     w, d_fn = _linear()
     expected = (float(jnp.linalg.norm(w)) - 1) ** 2
-    np.testing.assert_allclose(stabilizers.wgan_gp_penalty(d_fn, real, fake, key),
-                               expected, rtol=1e-5)
-    np.testing.assert_allclose(stabilizers.dragan_penalty(d_fn, real, key), expected,
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        stabilizers.wgan_gp_penalty(d_fn, real, fake, key), expected, rtol=1e-5
+    )
+    np.testing.assert_allclose(stabilizers.dragan_penalty(d_fn, real, key), expected, rtol=1e-5)
     a, d_fn = _quadratic()
     for points, value in (
-            (penalties.wgan_gp_points(key, real, fake),
-             stabilizers.wgan_gp_penalty(d_fn, real, fake, key)),
-            (penalties.dragan_points(key, real),
-             stabilizers.dragan_penalty(d_fn, real, key))):
+        (
+            penalties.wgan_gp_points(key, real, fake),
+            stabilizers.wgan_gp_penalty(d_fn, real, fake, key),
+        ),
+        (penalties.dragan_points(key, real), stabilizers.dragan_penalty(d_fn, real, key)),
+    ):
         norms = np.linalg.norm(np.asarray(points) @ np.asarray(a), axis=1)
         np.testing.assert_allclose(value, np.mean((norms - 1) ** 2), rtol=1e-5)
 
@@ -102,8 +104,9 @@ def test_wgan_gp_points_lie_on_segments_with_uniform_alpha():
     points = penalties.wgan_gp_points(jax.random.PRNGKey(0), real, fake)
     alpha = np.asarray((points - real)[:, 0] / (fake - real)[:, 0])
     # Every coordinate of a sample uses the same α.
-    np.testing.assert_allclose((points - real) / (fake - real), alpha[:, None] *
-                               np.ones((1, DIM)), rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(
+        (points - real) / (fake - real), alpha[:, None] * np.ones((1, DIM)), rtol=1e-3, atol=1e-3
+    )
     # U[0, 1): mean ½ and variance 1/12 within 5 standard errors.
     assert abs(alpha.mean() - 0.5) < 5 * np.sqrt(1 / 12 / alpha.size)
     assert abs(alpha.var() - 1 / 12) < 5 * np.sqrt(1 / 180 / alpha.size)
@@ -121,8 +124,7 @@ def test_dragan_points_stay_within_half_a_batch_std():
 def test_flip_and_translate_moves_one_pixel_as_drawn():
     n, size = 400, 10
     images = jnp.zeros((n, size, size, 1)).at[:, 4, 3, 0].set(1.0)
-    out = np.asarray(penalties.flip_and_translate(jax.random.PRNGKey(0), images,
-                                                  fill=0.0))
+    out = np.asarray(penalties.flip_and_translate(jax.random.PRNGKey(0), images, fill=0.0))
     rows, cols = [], []
     for image in out[..., 0]:
         (i,), (j,) = np.nonzero(image)  # the pixel is never shifted out (|shift| ≤ 2)
@@ -146,8 +148,9 @@ def test_consistency_penalty_matches_its_definition():
     d_fn = lambda x: jnp.einsum('nhwc,hwc->n', x, w)  # noqa: E731
     augmented = penalties.flip_and_translate(key, images)
     expected = np.mean((np.asarray(d_fn(augmented)) - np.asarray(d_fn(images))) ** 2)
-    np.testing.assert_allclose(stabilizers.consistency_penalty(d_fn, images, key),
-                               expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        stabilizers.consistency_penalty(d_fn, images, key), expected, rtol=1e-5
+    )
     with pytest.raises(ValueError, match='NHWC'):
         stabilizers.consistency_penalty(d_fn, images.reshape(8, -1), key)
 
@@ -178,9 +181,13 @@ def test_gradient_normalize_rejects_unknown_variant():
 
 def _mlp_params(seed, sizes=(DIM, 8, 8, 1)):
     rng = np.random.default_rng(seed)
-    return [(jnp.asarray(rng.standard_normal((m, n)) / np.sqrt(m)),
-             jnp.asarray(0.1 * rng.standard_normal(n)))
-            for m, n in zip(sizes[:-1], sizes[1:])]
+    return [
+        (
+            jnp.asarray(rng.standard_normal((m, n)) / np.sqrt(m)),
+            jnp.asarray(0.1 * rng.standard_normal(n)),
+        )
+        for m, n in zip(sizes[:-1], sizes[1:])
+    ]
 
 
 def _mlp(params, x, activation=jnp.tanh):
@@ -198,11 +205,14 @@ PENALTY_FNS = {
     'wgan_gp': stabilizers.wgan_gp_penalty,
     'dragan': lambda d_fn, real, fake, key: stabilizers.dragan_penalty(d_fn, real, key),
     'cr': lambda d_fn, real, fake, key: stabilizers.consistency_penalty(
-        d_fn, real.reshape(-1, 2, 3, 1), key),
+        d_fn, real.reshape(-1, 2, 3, 1), key
+    ),
     'gn': lambda d_fn, real, fake, key: jnp.sum(
-        stabilizers.gradient_normalize(d_fn, 'gn')(real) ** 2),
+        stabilizers.gradient_normalize(d_fn, 'gn')(real) ** 2
+    ),
     'pgn': lambda d_fn, real, fake, key: jnp.sum(
-        stabilizers.gradient_normalize(d_fn, 'pgn')(fake) ** 2),
+        stabilizers.gradient_normalize(d_fn, 'pgn')(fake) ** 2
+    ),
 }
 
 
@@ -218,6 +228,7 @@ def test_penalty_gradients_with_respect_to_parameters(name):
 
         def penalty(params):
             return PENALTY_FNS[name](functools.partial(_mlp, params), real, fake, key)
+
         check_grads(penalty, (params,), order=2, modes=['rev'], atol=1e-6, rtol=1e-5)
 
 
@@ -227,7 +238,8 @@ def test_pgn_theory_gradient_norm_is_bounded_for_relu_networks():
         params = _mlp_params(seed, sizes=(DIM, 32, 32, 1))
         params = [(3.0 * w, b) for w, b in params]  # large gradients, to test the bound
         f_hat = stabilizers.gradient_normalize(
-            functools.partial(_mlp, params, activation=jax.nn.relu), 'pgn_theory')
+            functools.partial(_mlp, params, activation=jax.nn.relu), 'pgn_theory'
+        )
         x = _batch(seed + 10, n=512)
         norms = np.asarray(gradients.norms(gradients.input_gradients(f_hat, x)))
         assert norms.max() <= 1 + 1e-5
@@ -244,8 +256,12 @@ def _torch_setup():
     torch = pytest.importorskip('torch')
     params = _mlp_params(0)
     net = torch.nn.Sequential(
-        torch.nn.Linear(DIM, 8), torch.nn.Tanh(), torch.nn.Linear(8, 8),
-        torch.nn.Tanh(), torch.nn.Linear(8, 1)).double()
+        torch.nn.Linear(DIM, 8),
+        torch.nn.Tanh(),
+        torch.nn.Linear(8, 8),
+        torch.nn.Tanh(),
+        torch.nn.Linear(8, 1),
+    ).double()
     with torch.no_grad():
         for layer, (w, b) in zip(net[::2], params):
             layer.weight.copy_(torch.from_numpy(np.asarray(w, np.float64).T))
@@ -261,8 +277,7 @@ def _torch_gn(torch, net, x):
     """GNGAN-PyTorch's normalize_gradient."""
     x.requires_grad_(True)
     f = net(x)
-    grad = torch.autograd.grad(f, [x], torch.ones_like(f), create_graph=True,
-                               retain_graph=True)[0]
+    grad = torch.autograd.grad(f, [x], torch.ones_like(f), create_graph=True, retain_graph=True)[0]
     grad_norm = torch.norm(torch.flatten(grad, start_dim=1), p=2, dim=1)
     grad_norm = grad_norm.view(-1, *[1 for _ in range(len(f.shape) - 1)])
     return f / (grad_norm + torch.abs(f))
@@ -272,8 +287,7 @@ def _torch_pgn(torch, net, x):
     """EDGAN-PyTorch's PGN: (1 − f) / (‖1 − ∇f‖ + |1 − f|)."""
     x.requires_grad_(True)
     f = net(x)
-    grad = torch.autograd.grad(f, [x], torch.ones_like(f), create_graph=True,
-                               retain_graph=True)[0]
+    grad = torch.autograd.grad(f, [x], torch.ones_like(f), create_graph=True, retain_graph=True)[0]
     grad_norm = torch.norm(torch.flatten(1 - grad, start_dim=1), p=2, dim=1)
     grad_norm = grad_norm.view(-1, *[1 for _ in range(len(f.shape) - 1)])
     return (1 - f) / (grad_norm + torch.abs(1 - f))
@@ -287,7 +301,7 @@ def _torch_roth(torch, net, real, fake):
     g2 = torch.autograd.grad(d2_logits.sum(), fake, create_graph=True)[0]
     n1 = torch.norm(g1.reshape(g1.shape[0], -1), dim=1, keepdim=True)
     n2 = torch.norm(g2.reshape(g2.shape[0], -1), dim=1, keepdim=True)
-    return torch.mean((1.0 - d1) ** 2 * n1 ** 2 + d2 ** 2 * n2 ** 2)
+    return torch.mean((1.0 - d1) ** 2 * n1**2 + d2**2 * n2**2)
 
 
 def _torch_r1(torch, net, real):
@@ -311,8 +325,13 @@ def test_parity_with_reference_pytorch(name):
         value = out = _torch_r1(torch, net, real)
     value.backward()
     # A parameter the value does not depend on (R1: the last bias) has no grad.
-    torch_grads = [tuple(np.zeros(p.shape) if p.grad is None else p.grad.numpy()
-                         for p in (layer.weight, layer.bias)) for layer in net[::2]]
+    torch_grads = [
+        tuple(
+            np.zeros(p.shape) if p.grad is None else p.grad.numpy()
+            for p in (layer.weight, layer.bias)
+        )
+        for layer in net[::2]
+    ]
     torch_grads = [(w.T, b) for w, b in torch_grads]
 
     with jax.enable_x64(True):
@@ -326,10 +345,12 @@ def test_parity_with_reference_pytorch(name):
             if name == 'roth':
                 return stabilizers.roth_penalty(d_fn, real_j, fake_j)
             return stabilizers.r1_penalty(d_fn, real_j)
+
         result = ours(params)
         grads = jax.grad(lambda p: jnp.sum(ours(p)))(params)
-    np.testing.assert_allclose(np.asarray(result).ravel(),
-                               out.detach().numpy().ravel(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(result).ravel(), out.detach().numpy().ravel(), rtol=1e-10, atol=1e-12
+    )
     for (gw, gb), (tw, tb) in zip(grads, torch_grads):
         np.testing.assert_allclose(gw, tw, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(gb, tb, rtol=1e-9, atol=1e-12)

@@ -22,8 +22,9 @@ SIZE = 32
 
 
 def real_batch(name, n, seed=0, image_size=SIZE):
-    dataset = data.make_dataset(name, batch_size=n, image_size=image_size, seed=seed,
-                                process_index=0, process_count=1)
+    dataset = data.make_dataset(
+        name, batch_size=n, image_size=image_size, seed=seed, process_index=0, process_count=1
+    )
     return dataset.batch(0)['image']
 
 
@@ -43,7 +44,11 @@ def classifier(cache_dir):
 def test_mode_statistics_rules():
     uniform = np.repeat(np.arange(8), 5)
     assert modes.mode_statistics(uniform, 8) == {
-        'modes_covered': 8.0, 'modes_hit': 8.0, 'num_modes': 8.0, 'kl_to_uniform': 0.0}
+        'modes_covered': 8.0,
+        'modes_hit': 8.0,
+        'num_modes': 8.0,
+        'kl_to_uniform': 0.0,
+    }
     assert modes.kl_to_uniform([7, 0, 0, 0]) == pytest.approx(math.log(4))
     assert modes.kl_to_uniform([3, 3, 0, 0]) == pytest.approx(math.log(2))
     assert math.isnan(modes.kl_to_uniform([0, 0, 0]))
@@ -87,8 +92,7 @@ def test_mixture_degenerate_generators(name):
     assert collapsed['modes_covered'] == collapsed['modes_hit'] == 1
     assert collapsed['kl_to_uniform'] == pytest.approx(math.log(k))
     two = np.concatenate([centers[0] + noise, centers[1] + noise])
-    assert evaluation.embedded_metrics(name, two)['kl_to_uniform'] == pytest.approx(
-        math.log(k / 2))
+    assert evaluation.embedded_metrics(name, two)['kl_to_uniform'] == pytest.approx(math.log(k / 2))
     # Between modes (the midpoint of two neighbouring centres): no sample is good.
     between = (centers[0] + centers[1]) / 2 + noise
     metrics = evaluation.embedded_metrics(name, between)
@@ -117,7 +121,8 @@ def test_wasserstein1_to_uniform_is_exact():
     grid = np.linspace(-1, 1, 400_001)  # a fine stand-in for U(-1, 1)
     for column in range(2):
         assert w1(x)[column] == pytest.approx(
-            scipy.stats.wasserstein_distance(x[:, column], grid), abs=1e-5)
+            scipy.stats.wasserstein_distance(x[:, column], grid), abs=1e-5
+        )
 
 
 def test_hadamard_real_data_is_near_perfect():
@@ -168,15 +173,31 @@ def random_covariance(rng, dim, eigenvalues):
 def frechet_cases():
     rng = np.random.default_rng(0)
     dim = 32
-    yield 'well-conditioned', (rng.normal(size=dim), np.cov(rng.normal(size=(500, dim)).T),
-                               rng.normal(size=dim), np.cov(2 * rng.normal(size=(500, dim)).T))
-    yield 'ill-conditioned', (np.zeros(dim), random_covariance(rng, dim, np.logspace(-12, 2, dim)),
-                              np.ones(dim), random_covariance(rng, dim, np.logspace(-10, 1, dim)))
+    yield (
+        'well-conditioned',
+        (
+            rng.normal(size=dim),
+            np.cov(rng.normal(size=(500, dim)).T),
+            rng.normal(size=dim),
+            np.cov(2 * rng.normal(size=(500, dim)).T),
+        ),
+    )
+    yield (
+        'ill-conditioned',
+        (
+            np.zeros(dim),
+            random_covariance(rng, dim, np.logspace(-12, 2, dim)),
+            np.ones(dim),
+            random_covariance(rng, dim, np.logspace(-10, 1, dim)),
+        ),
+    )
     for n in (20, 5):  # fewer samples than dimensions: singular covariances
         f1 = rng.normal(size=(n, dim)) @ rng.normal(size=(dim, dim))
         f2 = 2 * rng.normal(size=(n, dim)) + 1
-        yield f'{n} samples', (*evaluation.gaussian_statistics(f1),
-                               *evaluation.gaussian_statistics(f2))
+        yield (
+            f'{n} samples',
+            (*evaluation.gaussian_statistics(f1), *evaluation.gaussian_statistics(f2)),
+        )
 
 
 @pytest.mark.parametrize('case', list(frechet_cases()), ids=lambda case: case[0])
@@ -186,7 +207,8 @@ def test_frechet_distance_matches_scipy_and_is_symmetric(case):
     d2 = evaluation.frechet_distance(mu1, sigma1, mu2, sigma2)
     assert d2 == pytest.approx(scipy_frechet(mu1, sigma1, mu2, sigma2), abs=1e-7 * scale)
     assert evaluation.frechet_distance(mu2, sigma2, mu1, sigma1) == pytest.approx(
-        d2, rel=1e-12, abs=1e-12 * scale)
+        d2, rel=1e-12, abs=1e-12 * scale
+    )
     assert 0 <= evaluation.frechet_distance(mu1, sigma1, mu1, sigma1) < 1e-9 * scale
 
 
@@ -210,8 +232,9 @@ def test_frechet_distance_closed_forms():
     # 1-D: (mu1 - mu2)^2 + (s1 - s2)^2; commuting (diagonal) covariances likewise.
     assert evaluation.frechet_distance([1.0], [[4.0]], [-1.0], [[9.0]]) == pytest.approx(5.0)
     a, b = np.array([1.0, 4.0, 0.0]), np.array([9.0, 1.0, 2.0])
-    assert evaluation.frechet_distance(np.zeros(3), np.diag(a), np.zeros(3), np.diag(b)) \
-        == pytest.approx(np.sum((np.sqrt(a) - np.sqrt(b)) ** 2))
+    assert evaluation.frechet_distance(
+        np.zeros(3), np.diag(a), np.zeros(3), np.diag(b)
+    ) == pytest.approx(np.sum((np.sqrt(a) - np.sqrt(b)) ** 2))
     with pytest.raises(ValueError, match='dimensions'):
         evaluation.frechet_distance(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3))
 
@@ -227,8 +250,11 @@ def test_classifier_accuracy_and_cache(classifier, cache_dir, monkeypatch, tmp_p
     assert path.endswith(f'digit_classifier_{digit_classifier.CLASSIFIER_VERSION}_32px.npz')
     # A fresh process (memo cleared) loads the file instead of training.
     digit_classifier._load_or_train.cache_clear()
-    monkeypatch.setattr(digit_classifier, 'train_classifier',
-                        lambda size: pytest.fail('retrained despite the cache'))
+    monkeypatch.setattr(
+        digit_classifier,
+        'train_classifier',
+        lambda size: pytest.fail('retrained despite the cache'),
+    )
     reloaded = evaluation.load_classifier(SIZE, cache_dir=cache_dir)
     assert reloaded.test_accuracy == classifier.test_accuracy
     images = data_digits.load_digits(SIZE)[0][:50]
@@ -239,7 +265,8 @@ def test_classifier_accuracy_and_cache(classifier, cache_dir, monkeypatch, tmp_p
     assert digit_classifier._load(str(tmp_path / 'junk.npz'), SIZE) is None
     monkeypatch.setenv('NSSGAN_CACHE', '/somewhere')
     assert digit_classifier.cache_path(8) == (
-        f'/somewhere/digit_classifier_{digit_classifier.CLASSIFIER_VERSION}_8px.npz')
+        f'/somewhere/digit_classifier_{digit_classifier.CLASSIFIER_VERSION}_8px.npz'
+    )
 
 
 def test_digits_real_data_is_near_perfect(classifier, cache_dir):
@@ -254,8 +281,12 @@ def test_digits_real_data_is_near_perfect(classifier, cache_dir):
     perm = np.random.default_rng(0).permutation(len(images))
     half1, half2 = (classifier.predict(images[p])[1] for p in np.split(perm, [898]))
     assert evaluation.frechet_distance_from_features(half1, half2) < 20
-    assert evaluation.embedded_metrics('digits', images[perm[:898]],
-                                       cache_dir=cache_dir)['frechet_distance'] < 10
+    assert (
+        evaluation.embedded_metrics('digits', images[perm[:898]], cache_dir=cache_dir)[
+            'frechet_distance'
+        ]
+        < 10
+    )
 
 
 def test_digits_degenerate_generators(cache_dir):
@@ -264,8 +295,9 @@ def test_digits_degenerate_generators(cache_dir):
     assert one_class['modes_covered'] == 1
     assert one_class['kl_to_uniform'] > math.log(10) - 0.1
     assert one_class['frechet_distance'] > 500  # measured 980
-    constant = evaluation.embedded_metrics('digits', np.full((200, SIZE, SIZE, 1), -1.0),
-                                           cache_dir=cache_dir)
+    constant = evaluation.embedded_metrics(
+        'digits', np.full((200, SIZE, SIZE, 1), -1.0), cache_dir=cache_dir
+    )
     assert constant['modes_covered'] <= 1 and constant['frechet_distance'] > 500
     if constant['modes_hit']:
         assert constant['kl_to_uniform'] == pytest.approx(math.log(10))
@@ -290,7 +322,8 @@ def test_color_digits(classifier, cache_dir):
     assert collapsed['kl_to_uniform'] == pytest.approx(math.log(1000))
     assert collapsed['frechet_distance'] > 1000  # measured 4,700
     grey = evaluation.embedded_metrics(
-        'color_digits', np.repeat(real[:2000, ..., :1], 3, axis=-1), cache_dir=cache_dir)
+        'color_digits', np.repeat(real[:2000, ..., :1], 3, axis=-1), cache_dir=cache_dir
+    )
     assert grey['modes_covered'] <= 10 and grey['kl_to_uniform'] > math.log(100) - 0.1
     assert grey['frechet_distance'] > 1000  # measured 2,300
 
@@ -300,8 +333,9 @@ def test_color_digits(classifier, cache_dir):
 
 def test_embedded_metrics_rejects_what_it_cannot_score():
     for name in ('photo_patches', 'cifar10', 'nonsense'):
-        with pytest.raises(ValueError, match='It scores hadamard, digits, color_digits, '
-                                             'ring, grid, submanifold7'):
+        with pytest.raises(
+            ValueError, match='It scores hadamard, digits, color_digits, ring, grid, submanifold7'
+        ):
             evaluation.embedded_metrics(name, np.zeros((4, 8, 8, 3)))
     with pytest.raises(ValueError, match=r'\[N, 32, 32, 1\]'):
         evaluation.embedded_metrics('digits', np.zeros((4, 32, 32, 3)))

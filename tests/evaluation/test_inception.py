@@ -11,12 +11,11 @@ error, for images upsampled (32 px) and downsampled (400 px) to 299 px.
 import os
 import time
 
-from flax import traverse_util
 import numpy as np
 import pytest
+from flax import traverse_util
 
-from nssgan.evaluation import convert_inception
-from nssgan.evaluation import inception
+from nssgan.evaluation import convert_inception, inception
 
 RTOL = 1e-4
 
@@ -50,20 +49,31 @@ def reference(tmp_path_factory):
     return ref.InceptionV3(model).eval(), state_dict, pth, out
 
 
-@pytest.mark.parametrize('in_hw, out_hw', [
-    ((32, 32), (299, 299)),    # upsampling
-    ((64, 48), (299, 299)),    # upsampling, non-square
-    ((400, 512), (299, 299)),  # downsampling (no antialiasing in torch)
-    ((17, 1000), (5, 299)),    # down and up, odd factors
-    ((7, 7), (7, 7)),          # identity
-])
+@pytest.mark.parametrize(
+    'in_hw, out_hw',
+    [
+        ((32, 32), (299, 299)),  # upsampling
+        ((64, 48), (299, 299)),  # upsampling, non-square
+        ((400, 512), (299, 299)),  # downsampling (no antialiasing in torch)
+        ((17, 1000), (5, 299)),  # down and up, odd factors
+        ((7, 7), (7, 7)),  # identity
+    ],
+)
 def test_resize_matches_torch_interpolate(in_hw, out_hw):
     torch = pytest.importorskip('torch')
     import torch.nn.functional as F
 
     x = np.random.default_rng(0).uniform(-1, 1, (2,) + in_hw + (3,)).astype(np.float32)
-    want = F.interpolate(torch.from_numpy(x).permute(0, 3, 1, 2), size=out_hw,
-                         mode='bilinear', align_corners=False).permute(0, 2, 3, 1).numpy()
+    want = (
+        F.interpolate(
+            torch.from_numpy(x).permute(0, 3, 1, 2),
+            size=out_hw,
+            mode='bilinear',
+            align_corners=False,
+        )
+        .permute(0, 2, 3, 1)
+        .numpy()
+    )
     got = np.asarray(inception.resize_bilinear(x, out_hw))
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-6)
@@ -76,8 +86,9 @@ def test_bilinear_matrix_is_torchs(n, m):
     import torch.nn.functional as F
 
     eye = torch.eye(n).reshape(n, 1, n, 1)
-    want = F.interpolate(eye, size=(m, 1), mode='bilinear',
-                         align_corners=False)[:, 0, :, 0].numpy().T
+    want = (
+        F.interpolate(eye, size=(m, 1), mode='bilinear', align_corners=False)[:, 0, :, 0].numpy().T
+    )
     np.testing.assert_array_equal(inception.bilinear_matrix(n, m), want)
 
 
@@ -102,14 +113,16 @@ def test_features_and_logits_match_pytorch_fid(reference):
     elapsed = time.perf_counter() - start
 
     errors = {}
-    for name, (f, l), images in [('32px', (features, logits), small),
-                                 ('400px', (features_l, logits_l), large)]:
+    for name, (feats, lgts), images in [
+        ('32px', (features, logits), small),
+        ('400px', (features_l, logits_l), large),
+    ]:
         want_f, want_l = torch_forward(images)
-        assert f.shape == want_f.shape == (len(images), inception.FEATURE_DIM)
-        assert l.shape == want_l.shape == (len(images), inception.NUM_CLASSES)
+        assert feats.shape == want_f.shape == (len(images), inception.FEATURE_DIM)
+        assert lgts.shape == want_l.shape == (len(images), inception.NUM_CLASSES)
         # the random network is not degenerate
         assert np.std(want_f) > 1e-2 * np.mean(np.abs(want_f)) and np.all(np.isfinite(want_l))
-        errors[name] = (_rel_err(f, want_f), _rel_err(l, want_l))
+        errors[name] = (_rel_err(feats, want_f), _rel_err(lgts, want_l))
     print(f'\nrelative errors (features, logits): {errors}; JAX time {elapsed:.1f} s')
     for f_err, l_err in errors.values():
         assert f_err < RTOL and l_err < RTOL, errors
@@ -134,14 +147,19 @@ def test_converter_maps_every_tensor(reference):
     variables = inception.load_inception(out)
     conv = state_dict['Mixed_6b.branch7x7_2.conv.weight'].numpy()  # [O, I, 1, 7]
     np.testing.assert_array_equal(
-        variables['params']['Mixed_6b']['branch7x7_2']['conv']['kernel'],
-        conv.transpose(2, 3, 1, 0))
-    np.testing.assert_array_equal(variables['params']['fc']['kernel'],
-                                  state_dict['fc.weight'].numpy().T)
-    np.testing.assert_array_equal(variables['batch_stats']['Mixed_7c']['branch_pool']['bn']['var'],
-                                  state_dict['Mixed_7c.branch_pool.bn.running_var'].numpy())
-    np.testing.assert_array_equal(variables['params']['Conv2d_1a_3x3']['bn']['scale'],
-                                  state_dict['Conv2d_1a_3x3.bn.weight'].numpy())
+        variables['params']['Mixed_6b']['branch7x7_2']['conv']['kernel'], conv.transpose(2, 3, 1, 0)
+    )
+    np.testing.assert_array_equal(
+        variables['params']['fc']['kernel'], state_dict['fc.weight'].numpy().T
+    )
+    np.testing.assert_array_equal(
+        variables['batch_stats']['Mixed_7c']['branch_pool']['bn']['var'],
+        state_dict['Mixed_7c.branch_pool.bn.running_var'].numpy(),
+    )
+    np.testing.assert_array_equal(
+        variables['params']['Conv2d_1a_3x3']['bn']['scale'],
+        state_dict['Conv2d_1a_3x3.bn.weight'].numpy(),
+    )
     used = [k for k in state_dict if not k.endswith('num_batches_tracked')]
     assert len(traverse_util.flatten_dict(variables)) == len(used) == 472
 
@@ -191,8 +209,10 @@ def test_load_inception_errors_name_the_converter(tmp_path):
         inception.load_inception(missing)
     message = str(e.value)
     assert '\n' not in message
-    assert f'python -m nssgan.evaluation.convert_inception --weights ' \
-           f'pt_inception-2015-12-05-6726825d.pth --out {missing}' in message
+    assert (
+        f'python -m nssgan.evaluation.convert_inception --weights '
+        f'pt_inception-2015-12-05-6726825d.pth --out {missing}' in message
+    )
 
     garbage = tmp_path / 'garbage.msgpack'
     garbage.write_bytes(b'\x00not msgpack at all' * 10)
@@ -201,6 +221,7 @@ def test_load_inception_errors_name_the_converter(tmp_path):
     assert '\n' not in str(e.value)
 
     from flax import serialization
+
     other = tmp_path / 'other.msgpack'
     other.write_bytes(serialization.msgpack_serialize({'params': {'w': np.zeros(3)}}))
     with pytest.raises(ValueError, match='not a converted FID Inception checkpoint'):

@@ -8,17 +8,18 @@ import ml_collections
 import numpy as np
 import pytest
 
-from helpers import run_steps, tiny_dcgan_config
-from nssgan import config_checks, data, models, stabilizers, train
-from nssgan.configs import base_config
+from nssgan import data, models, schemes, stabilizers, step, validation
+from nssgan.base_config import base_config
+from nssgan.schemes import RunInfo, StepContext
 from nssgan.stabilizers import lens as lens_lib
 
-TINY_LENS = dict(name='lens', features=8, num_blocks=2, K=4)
+from helpers import run_steps, tiny_dcgan_config
+
+TINY_LENS = dict(features=8, num_blocks=2, K=4)
 
 
 def _images(n, shape=(8, 8, 3), seed=0):
-    return jnp.asarray(np.random.default_rng(seed).uniform(-1, 1, (n, *shape)),
-                       jnp.float32)
+    return jnp.asarray(np.random.default_rng(seed).uniform(-1, 1, (n, *shape)), jnp.float32)
 
 
 def _linear_d(shape=(8, 8, 3), seed=1):
@@ -29,6 +30,7 @@ def _linear_d(shape=(8, 8, 3), seed=1):
 
     def d_fn(x):
         return jnp.reshape(x, (x.shape[0], -1)) @ w + b
+
     return d_fn, (lambda x: np.asarray(x, np.float64).reshape(len(x), -1) @ w + b)
 
 
@@ -44,47 +46,69 @@ def _lens_config(loss='non_saturating', n_dis=1, **settings):
     config.model.name = 'mlp'
     config.model.latent_dim = 8
     config.model.mlp_hidden = (32,)
-    config.stabilizer = ml_collections.ConfigDict({**TINY_LENS, **settings})
+    config.stabilizer.name = 'lens'
+    config.stabilizer.lens.update({**TINY_LENS, **settings})
     return config
 
 
 def _scheme(**kwargs):
-    return stabilizers.get_stabilizer(_lens_config(**kwargs))
+    return schemes.get_scheme(_lens_config(**kwargs))
+
+
+def _run(**kwargs):
+    config = _lens_config(**kwargs)
+    return RunInfo.from_config(config, data.dataset_spec('color_digits', 8))
+
+
+def _ctx(schedule=None, d_fn=None, **kwargs):
+    return StepContext(
+        run=_run(**kwargs), schedule=schedule or {}, key=jax.random.PRNGKey(0), frozen_d_fn=d_fn
+    )
+
+
+def _lensed(state, x):
+    lens = state['lens']
+    return lens.apply_fn({'params': lens.params}, x)
 
 
 # λ_t (eq. 4).
 
+
 def test_lens_weight_at_0_half_k_k_and_2k():
     K = 1000
     weights = [float(stabilizers.lens_weight(t, K)) for t in (0, K // 2, K, 2 * K)]
-    np.testing.assert_allclose(weights, [1.0, 1.0 - np.sin(np.pi / 4), 0.0, 0.0],
-                               atol=1e-6)
+    np.testing.assert_allclose(weights, [1.0, 1.0 - np.sin(np.pi / 4), 0.0, 0.0], atol=1e-6)
     # Traced steps work (the schedule is computed inside the compiled step).
     traced = jax.jit(stabilizers.lens_weight, static_argnums=1)(jnp.int32(K // 2), K)
     np.testing.assert_allclose(traced, 1.0 - np.sqrt(0.5), atol=1e-6)
-    np.testing.assert_allclose(_scheme(K=10).schedule(jnp.int32(5), 100)['lens_lambda'],
-                               1.0 - np.sqrt(0.5), atol=1e-6)
+    np.testing.assert_allclose(
+        _scheme(K=10).schedule(jnp.int32(5), 100)['lens_lambda'], 1.0 - np.sqrt(0.5), atol=1e-6
+    )
 
 
 # The lens losses against hand computations.
 
-@pytest.mark.parametrize('loss, hand', [
-    ('non_saturating', lambda psi: -np.log(1.0 - 1.0 / (1.0 + np.exp(-psi)))),  # eq. 8
-    ('minimax', lambda psi: -np.log(1.0 - 1.0 / (1.0 + np.exp(-psi)))),
-    ('least_squares', lambda psi: psi ** 2),                                       # eq. 11
-    ('wasserstein', lambda psi: psi),                                              # eq. 14
-])
+
+@pytest.mark.parametrize(
+    'loss, hand',
+    [
+        ('non_saturating', lambda psi: -np.log(1.0 - 1.0 / (1.0 + np.exp(-psi)))),  # eq. 8
+        ('minimax', lambda psi: -np.log(1.0 - 1.0 / (1.0 + np.exp(-psi)))),
+        ('least_squares', lambda psi: psi**2),  # eq. 11
+        ('wasserstein', lambda psi: psi),  # eq. 14
+    ],
+)
 @pytest.mark.parametrize('reduction', ['mean', 'sum'])
 def test_lens_loss_matches_hand_computation(loss, hand, reduction):
     d_fn, d_numpy = _linear_d()
     x, lensed = _images(4, seed=2), _images(4, seed=3)
     weight = 0.3
-    total, parts = lens_lib.lens_loss(lensed, x, d_fn, jnp.float32(weight), loss=loss,
-                                      reduction=reduction)
+    total, parts = lens_lib.lens_loss(
+        lensed, x, d_fn, jnp.float32(weight), loss=loss, reduction=reduction
+    )
     psi = d_numpy(lensed)
     squared = (np.asarray(lensed, np.float64) - np.asarray(x, np.float64)) ** 2
-    reconstruction = (squared.mean() if reduction == 'mean'
-                      else squared.reshape(4, -1).sum(1).mean())
+    reconstruction = squared.mean() if reduction == 'mean' else squared.reshape(4, -1).sum(1).mean()
     adversarial = hand(psi).mean()
     np.testing.assert_allclose(parts['lens_adversarial'], adversarial, rtol=1e-5)
     np.testing.assert_allclose(parts['lens_reconstruction'], reconstruction, rtol=1e-5)
@@ -99,34 +123,35 @@ def test_lens_update_works_against_d(loss):
     scheme = _scheme(loss=loss, lr=1e-2)
     d_fn, _ = _linear_d()
     x = _images(8)
-    state = scheme.init_state(jax.random.PRNGKey(0), x)
-    schedule = {'lens_lambda': jnp.float32(1.0)}
-    new_state, metrics = jax.jit(
-        lambda s: scheme.update_state(s, None, x, x, d_fn, schedule))(state)
+    state = scheme.init_state(jax.random.PRNGKey(0), x, _run(loss=loss))
+    ctx = _ctx({'lens_lambda': jnp.float32(1.0)}, d_fn, loss=loss)
+    new_state, metrics = jax.jit(lambda s: scheme.update_state(s, x, x, ctx))(state)
 
     def fake_side(s):  # what L_A measures of D on L(x): lower is further on D's fake side
-        logits = d_fn(scheme.apply_lens(s, x))
+        logits = d_fn(_lensed(s, x))
         return float(jnp.mean(jnp.square(logits) if loss == 'least_squares' else logits))
 
     assert fake_side(new_state) < fake_side(state)
-    np.testing.assert_allclose(metrics['d_lensed_logit'],
-                               jnp.mean(d_fn(scheme.apply_lens(state, x))), rtol=1e-5)
+    np.testing.assert_allclose(
+        metrics['d_lensed_logit'], jnp.mean(d_fn(_lensed(state, x))), rtol=1e-5
+    )
 
 
 def test_d_sees_lensed_reals_and_g_sees_its_fakes():
     scheme = _scheme()
     real, fake = _images(4), _images(4, seed=5)
-    state = scheme.init_state(jax.random.PRNGKey(0), real)
-    (view,) = scheme.discriminator_views(state, None, real, fake, {})
-    np.testing.assert_allclose(view.real, scheme.apply_lens(state, real), atol=1e-6)
+    state = scheme.init_state(jax.random.PRNGKey(0), real, _run())
+    (view,) = scheme.discriminator_views(state, real, fake, _ctx())
+    np.testing.assert_allclose(view.real, _lensed(state, real), atol=1e-6)
     assert float(jnp.abs(view.real - real).max()) > 1e-3  # L is not the identity at init
     np.testing.assert_array_equal(view.fake, fake)
-    (g_view,) = scheme.generator_views(state, None, fake, {})
+    (g_view,) = scheme.generator_views(state, fake, _ctx())
     assert g_view.real is None
     np.testing.assert_array_equal(g_view.fake, fake)
 
 
 # The lens network (Fig. 4).
+
 
 def test_lens_network_structure_and_input_output_residual():
     lens = models.LensNetwork()  # 64 channels, 8 blocks by default
@@ -152,12 +177,12 @@ def test_lens_converges_to_identity_with_zero_lambda():
     scheme = _scheme(lr=3e-3)
     d_fn, _ = _linear_d()
     held_out = _images(32, seed=100)
-    state = scheme.init_state(jax.random.PRNGKey(0), held_out)
-    schedule = {'lens_lambda': jnp.float32(0.0)}
-    update = jax.jit(lambda s, x: scheme.update_state(s, None, x, x, d_fn, schedule))
+    state = scheme.init_state(jax.random.PRNGKey(0), held_out, _run(lr=3e-3))
+    ctx = _ctx({'lens_lambda': jnp.float32(0.0)}, d_fn, lr=3e-3)
+    update = jax.jit(lambda s, x: scheme.update_state(s, x, x, ctx))
 
     def relative_error(state):
-        lensed = scheme.apply_lens(state, held_out)
+        lensed = _lensed(state, held_out)
         return float(jnp.linalg.norm(lensed - held_out) / jnp.linalg.norm(held_out))
 
     initial = relative_error(state)
@@ -170,14 +195,17 @@ def test_lens_converges_to_identity_with_zero_lambda():
 
 # The step: who updates what.
 
+
 def _params(state):
-    return {'generator': state.generator.params, 'discriminator':
-            state.discriminator.params, 'lens': state.scheme['lens'].params}
+    return {
+        'generator': state.generator.params,
+        'discriminator': state.discriminator.params,
+        'lens': state.scheme['lens'].params,
+    }
 
 
 def _same(a, b):
-    return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a),
-                                                    jax.tree.leaves(b)))
+    return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
 def test_each_update_changes_only_its_own_parameters():
@@ -186,17 +214,22 @@ def test_each_update_changes_only_its_own_parameters():
     them), and the other players' must be exactly those of the unfrozen step (its own
     update touches nothing else). D has BatchNorm, whose statistics the lens and G
     updates must not change either."""
+
     def one_step(g_lr, lens_lr):
         config = _lens_config(loss='least_squares')
         config.model.d_batchnorm = True
         config.optimizer.g_lr = g_lr
-        config.stabilizer.lr = lens_lr
+        config.stabilizer.lens.lr = lens_lr
         state, _ = run_steps(config, 1, devices=jax.devices()[:1])
         return _params(state), state.discriminator.batch_stats
 
-    init = _params(train.create_state(ml_collections.FrozenConfigDict(_lens_config()),
-                                      data.dataset_spec('color_digits', 8),
-                                      jax.random.PRNGKey(0)))
+    init = _params(
+        step.create_state(
+            ml_collections.FrozenConfigDict(_lens_config()),
+            data.dataset_spec('color_digits', 8),
+            jax.random.PRNGKey(0),
+        )
+    )
     full, full_stats = one_step(2e-4, 2e-4)
     frozen_lens, frozen_lens_stats = one_step(2e-4, 0.0)
     frozen_g, frozen_g_stats = one_step(0.0, 2e-4)
@@ -216,9 +249,11 @@ def test_each_update_changes_only_its_own_parameters():
 
 # Jitted steps on 1 and 8 devices.
 
+
 def _dcgan_lens_config():
     config = tiny_dcgan_config(num_train_steps=3)
-    config.stabilizer = ml_collections.ConfigDict(TINY_LENS)
+    config.stabilizer.name = 'lens'
+    config.stabilizer.lens.update(TINY_LENS)
     return config
 
 
@@ -228,51 +263,85 @@ def _wgan_gp_lens_config():
     return config
 
 
-@pytest.mark.parametrize('num_devices, make_config', [
-    (1, _dcgan_lens_config),    # DCGAN-32 with BatchNorm, non-saturating loss
-    (8, _wgan_gp_lens_config),  # MLP critic, WGAN-GP, n_dis = 2
-], ids=['1_device_dcgan', '8_devices_wgan_gp'])
+@pytest.mark.parametrize(
+    'num_devices, make_config',
+    [
+        (1, _dcgan_lens_config),  # DCGAN-32 with BatchNorm, non-saturating loss
+        (8, _wgan_gp_lens_config),  # MLP critic, WGAN-GP, n_dis = 2
+    ],
+    ids=['1_device_dcgan', '8_devices_wgan_gp'],
+)
 def test_lens_trains_under_jit(num_devices, make_config):
     config = make_config()
-    config_checks.validate(config, num_devices=num_devices, num_processes=1)
+    validation.validate(config, num_devices=num_devices, num_processes=1)
     state, history = run_steps(config, 3, devices=jax.devices()[:num_devices])
-    logged = {'lens_lambda', 'lens_loss', 'lens_adversarial', 'lens_reconstruction',
-              'd_lensed_logit', 'd_loss', 'g_loss'}
+    logged = {
+        'lens_lambda',
+        'lens_loss',
+        'lens_adversarial',
+        'lens_reconstruction',
+        'd_lensed_logit',
+        'd_loss',
+        'g_loss',
+    }
     for metrics in history:
         assert logged <= set(metrics)
         assert all(np.isfinite(v) for v in metrics.values()), metrics
-    np.testing.assert_allclose([m['lens_lambda'] for m in history],
-                               [1.0, 1.0 - np.sin(np.pi / 8), 1.0 - np.sqrt(0.5)],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        [m['lens_lambda'] for m in history],
+        [1.0, 1.0 - np.sin(np.pi / 8), 1.0 - np.sqrt(0.5)],
+        atol=1e-6,
+    )
     assert all(np.isfinite(x).all() for x in jax.tree.leaves(state))
     # The lens is updated once per iteration, whatever n_dis is (§2.4).
     assert int(state.scheme['lens'].step) == 3
-    assert int(state.discriminator.step) == int(state.scheme['d_updates']) == (
-        3 * config.n_dis)
+    assert int(state.discriminator.step) == int(state.scheme['d_updates']) == (3 * config.n_dis)
 
 
 # Config errors.
 
-@pytest.mark.parametrize('change, message', [
-    (lambda c: c.update(loss='hinge'),
-     r"'lens' has no adversarial loss for config.loss='hinge'; use one of: "
-     r"non_saturating, minimax, least_squares, wasserstein\.$"),
-    (lambda c: c.stabilizer.update(K=0), r'config.stabilizer.K=0 must be a positive'),
-    (lambda c: c.stabilizer.update(features=0),
-     r'config.stabilizer.features=0 must be a positive integer'),
-    (lambda c: c.stabilizer.update(num_blocks=True),
-     r'config.stabilizer.num_blocks=True must be a positive integer'),
-    (lambda c: c.stabilizer.update(lr=-1e-4), r'config.stabilizer.lr=-0.0001 must be'),
-    (lambda c: c.stabilizer.update(reconstruction='l1'),
-     r"config.stabilizer.reconstruction='l1' is not valid; choose one of: mean, sum"),
-    (lambda c: c.stabilizer.update(lamda=1.0),
-     r"config.stabilizer.lamda is not a setting of 'lens'"),
-    (lambda c: c.update(dataset='ring', model=ml_collections.ConfigDict(dict(
-        c.model, name='mlp'))), r"'lens' is a convolutional .* config.dataset='ring'"),
-])
+
+@pytest.mark.parametrize(
+    'change, message',
+    [
+        (
+            lambda c: c.update(loss='hinge'),
+            r"'lens' has no adversarial loss for config.loss='hinge'; use one of: "
+            r'non_saturating, minimax, least_squares, wasserstein\.$',
+        ),
+        (lambda c: c.stabilizer.lens.update(K=0), r'config.stabilizer.lens.K=0 must be a positive'),
+        (
+            lambda c: c.stabilizer.lens.update(features=0),
+            r'config.stabilizer.lens.features=0 must be a positive integer',
+        ),
+        (
+            lambda c: c.stabilizer.lens.update(num_blocks=True),
+            r'config.stabilizer.lens.num_blocks=True must be a positive integer',
+        ),
+        (
+            lambda c: c.stabilizer.lens.update(lr=-1e-4),
+            r'config.stabilizer.lens.lr=-0.0001 must be',
+        ),
+        (
+            lambda c: c.stabilizer.lens.update(reconstruction='l1'),
+            r"config.stabilizer.lens.reconstruction='l1' is not valid; choose one of: "
+            r'mean, sum',
+        ),
+        (
+            lambda c: c.stabilizer.lens.update(lamda=1.0),
+            r"config.stabilizer.lens.lamda is not a setting of 'lens'",
+        ),
+        (
+            lambda c: c.update(
+                dataset='ring', model=ml_collections.ConfigDict(dict(c.model, name='mlp'))
+            ),
+            r"'lens' is a convolutional .* config.dataset='ring'",
+        ),
+    ],
+)
 def test_bad_lens_configs(change, message):
     config = _lens_config()
     change(config)
-    with pytest.raises(config_checks.ConfigError, match=message) as error:
-        config_checks.validate(config)
+    with pytest.raises(validation.ConfigError, match=message) as error:
+        validation.validate(config)
     assert '\n' not in str(error.value)

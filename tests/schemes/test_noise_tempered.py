@@ -3,8 +3,6 @@
 jitted step on 1 and 8 devices, the paper configs and the config errors."""
 
 import functools
-import importlib.util
-import os
 
 import flax.linen as nn
 import jax
@@ -13,47 +11,60 @@ import ml_collections
 import numpy as np
 import pytest
 
-from helpers import run_steps, tiny_dcgan_config, tiny_mlp_config
-from nssgan import config_checks, data, stabilizers, train
-from nssgan.state import ModelState, optimizers
-from nssgan.stabilizers.noise_tempered import NoiseTemperedStabilizer
+from nssgan import data, schemes, step, validation
+from nssgan.forward import discriminator_apply
+from nssgan.schemes import RunInfo, StepContext
+from nssgan.schemes.noise_tempered import NoiseTempered
+from nssgan.state import create_train_state, optimizers
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from helpers import load_config, run_steps, tiny_dcgan_config, tiny_mlp_config
+
 LR = 2e-4  # base_config's Adam rate for D, G and the noise model.
 
 
+def _with_settings(config, **settings):
+    config.stabilizer.name = 'noise_tempered'
+    config.stabilizer.noise_tempered.update(settings)
+    return config
+
+
 def _config(base=tiny_mlp_config, **settings):
-    config = base()
-    config.stabilizer = ml_collections.ConfigDict(dict(name='noise_tempered',
-                                                       **settings))
-    config_checks.validate(config)
+    config = _with_settings(base(), **settings)
+    validation.validate(config)
     return ml_collections.FrozenConfigDict(config)
 
 
-class _Recording(NoiseTemperedStabilizer):
+def _scheme(config) -> NoiseTempered:
+    return schemes.get_scheme(config)
+
+
+def _run(config):
+    return RunInfo.from_config(config, data.dataset_spec(config.dataset, config.image_size))
+
+
+def _ctx(config, key, d_fn=None):
+    return StepContext(run=_run(config), schedule={}, key=key, d_fn=d_fn)
+
+
+class _Recording(NoiseTempered):
     """The scheme, noting what the step hands its hooks (keys, latents, states)."""
 
     def __init__(self, config, log):
-        super().__init__(config)
+        scheme = _scheme(config)
+        super().__init__(scheme.name, scheme.settings)
         self.log = log
 
-    def discriminator_views(self, scheme_state, key, real, fake, schedule, *,
-                            latent=None):
-        self.log.update(view_key=key, fake=fake, d_latent=latent)
-        return super().discriminator_views(scheme_state, key, real, fake, schedule,
-                                           latent=latent)
+    def discriminator_views(self, state, real, fake, ctx):
+        self.log.update(view_key=ctx.key, fake=fake, d_latent=ctx.latent)
+        return super().discriminator_views(state, real, fake, ctx)
 
-    def generator_views(self, scheme_state, key, fake, schedule, *, latent=None):
-        self.log.update(g_view_key=key, g_latent=latent)
-        return super().generator_views(scheme_state, key, fake, schedule,
-                                       latent=latent)
+    def generator_views(self, state, fake, ctx):
+        self.log.update(g_view_key=ctx.key, g_latent=ctx.latent)
+        return super().generator_views(state, fake, ctx)
 
-    def update_state(self, scheme_state, key, real, fake, d_fn, schedule, *,
-                     latent=None):
-        self.log.update(update_key=key, update_in=scheme_state, d_fn=d_fn,
-                        u_latent=latent)
-        return super().update_state(scheme_state, key, real, fake, d_fn, schedule,
-                                    latent=latent)
+    def update_state(self, state, real, fake, ctx):
+        self.log.update(update_key=ctx.key, update_in=state, d_fn=ctx.d_fn, u_latent=ctx.latent)
+        return super().update_state(state, real, fake, ctx)
 
 
 # A linear D, a(x) = w·x + b, and a "generator" that shows fixed points plus a learned
@@ -64,6 +75,8 @@ REAL = jnp.asarray(np.random.default_rng(1).normal(size=(8, 2)), jnp.float32)
 
 
 class _LinearD(nn.Module):
+    uses_batch_statistics = False
+
     @nn.compact
     def __call__(self, x, train, update_stats=None, stats_mask=None):
         return nn.Dense(1)(x.reshape(x.shape[0], -1)).reshape(-1)
@@ -73,20 +86,23 @@ class _ShiftedPoints(nn.Module):
     @nn.compact
     def __call__(self, z, train):
         shift = self.param('shift', nn.initializers.zeros, (2,))
-        return jnp.asarray(POINTS, jnp.float32)[:z.shape[0]] + shift
+        return jnp.asarray(POINTS, jnp.float32)[: z.shape[0]] + shift
 
 
 def _linear_parts(config, log, d_params=None):
     """D and G states and the step's keyword arguments for the linear toy."""
     w, b = (W, B) if d_params is None else d_params
-    d_params = {'Dense_0': {'kernel': jnp.asarray(w, jnp.float32)[:, None],
-                            'bias': jnp.asarray([b], jnp.float32)}}
+    d_params = {
+        'Dense_0': {
+            'kernel': jnp.asarray(w, jnp.float32)[:, None],
+            'bias': jnp.asarray([b], jnp.float32),
+        }
+    }
     g_tx, d_tx = optimizers(config)
-    d_state = ModelState.create(d_params, {}, d_tx)
-    g_state = ModelState.create({'shift': jnp.zeros(2)}, {}, g_tx)
+    d_state = create_train_state(_LinearD(), {'params': d_params}, d_tx)
+    g_state = create_train_state(_ShiftedPoints(), {'params': {'shift': jnp.zeros(2)}}, g_tx)
     scheme = _Recording(config, log)
-    parts = dict(config=config, generator=_ShiftedPoints(), discriminator=_LinearD(),
-                 scheme=scheme, schedule={})
+    parts = dict(config=config, scheme=scheme, schedule={})
     return d_state, g_state, scheme, parts
 
 
@@ -100,7 +116,7 @@ def _log_sigmoid(a):
 
 def _d_loss(name, real_logits, fake_logits):
     if name == 'least_squares':
-        return 0.5 * (np.mean((real_logits - 1) ** 2) + np.mean(fake_logits ** 2))
+        return 0.5 * (np.mean((real_logits - 1) ** 2) + np.mean(fake_logits**2))
     # −E log D(x) − E log(1 − D(x̃)), log(1 − σ(a)) = log σ(−a).
     return -np.mean(_log_sigmoid(real_logits)) - np.mean(_log_sigmoid(-fake_logits))
 
@@ -123,13 +139,15 @@ def _first_adam_step(grad, lr=LR):
 @pytest.mark.parametrize('loss', ['non_saturating', 'least_squares'])
 @pytest.mark.parametrize('batch', ['both', 'split'])
 def test_discriminator_loss_and_update_match_hand_computation(loss, batch):
-    config = _config(functools.partial(tiny_mlp_config, loss=loss),
-                     noise_model='fixed', sigma=0.7, batch=batch)
+    config = _config(
+        functools.partial(tiny_mlp_config, loss=loss), noise_model='fixed', sigma=0.7, batch=batch
+    )
     log = {}
     d_state, g_state, scheme, parts = _linear_parts(config, log)
-    new_d, _, metrics = train._discriminator_update(
-        d_state, g_state, {}, REAL, jax.random.PRNGKey(3), **parts)
-    mu, n = scheme.draws(log['view_key'], log['fake'])
+    new_d, _, metrics = step.discriminator_update(
+        d_state, g_state, {}, REAL, jax.random.PRNGKey(3), **parts
+    )
+    mu, n = scheme.draws(log['view_key'], log['fake'], _run(config))
     mu, eps = float(mu), 0.7 * np.asarray(n, np.float64)
     real, fake = np.asarray(REAL, np.float64), np.asarray(log['fake'], np.float64)
     np.testing.assert_allclose(fake, POINTS)
@@ -139,8 +157,7 @@ def test_discriminator_loss_and_update_match_hand_computation(loss, batch):
     def hand(w_b):
         w, b = w_b[:2], w_b[2]
         clean_loss = _d_loss(loss, _a(real[clean], w, b), _a(fake[clean], w, b))
-        noisy_loss = _d_loss(loss, _a(real[noisy] + eps, w, b),
-                             _a(fake[noisy] + eps, w, b))
+        noisy_loss = _d_loss(loss, _a(real[noisy] + eps, w, b), _a(fake[noisy] + eps, w, b))
         return mu * clean_loss + (1 - mu) * noisy_loss, clean_loss, noisy_loss
 
     params = np.array([*W, B])
@@ -150,19 +167,19 @@ def test_discriminator_loss_and_update_match_hand_computation(loss, batch):
     np.testing.assert_allclose(metrics['d_loss_noisy'], noisy_loss, rtol=1e-5)
     np.testing.assert_allclose(metrics['mu'], mu)
     # D's Adam step follows the gradient of this loss.
-    step = _first_adam_step(_numerical_grad(lambda p: hand(p)[0], params))
+    adam_step = _first_adam_step(_numerical_grad(lambda p: hand(p)[0], params))
     new = new_d.params['Dense_0']
-    np.testing.assert_allclose(np.asarray(new['kernel'])[:, 0] - W, step[:2], rtol=1e-3)
-    np.testing.assert_allclose(np.asarray(new['bias']) - B, step[2:], rtol=1e-3)
+    np.testing.assert_allclose(np.asarray(new['kernel'])[:, 0] - W, adam_step[:2], rtol=1e-3)
+    np.testing.assert_allclose(np.asarray(new['bias']) - B, adam_step[2:], rtol=1e-3)
 
 
 def test_views_share_one_noise_between_reals_and_fakes():
     config = _config(noise_model='fixed', sigma=0.5)
-    scheme = stabilizers.get_stabilizer(config)
+    scheme = _scheme(config)
     fake = REAL[::-1] * 0.5
     key = jax.random.PRNGKey(0)
-    clean, noisy = scheme.discriminator_views({}, key, REAL, fake, {})
-    mu, n = scheme.draws(key, fake)
+    clean, noisy = scheme.discriminator_views({}, REAL, fake, _ctx(config, key))
+    mu, n = scheme.draws(key, fake, _run(config))
     assert 0 < float(mu) < 1 and (clean.name, noisy.name) == ('clean', 'noisy')
     np.testing.assert_array_equal(clean.real, REAL)
     np.testing.assert_array_equal(clean.fake, fake)
@@ -170,23 +187,21 @@ def test_views_share_one_noise_between_reals_and_fakes():
     np.testing.assert_allclose(noisy.fake - fake, 0.5 * n, atol=1e-6)
     np.testing.assert_allclose([clean.weight, noisy.weight], [mu, 1 - mu])
     # A new key draws a new μ and ε (every iteration, Algorithm 1).
-    other = scheme.discriminator_views({}, jax.random.PRNGKey(1), REAL, fake, {})
+    other = scheme.discriminator_views({}, REAL, fake, _ctx(config, jax.random.PRNGKey(1)))
     assert float(other[0].weight) != float(mu)
     assert not np.allclose(other[1].real, noisy.real)
-    half = stabilizers.get_stabilizer(_config(noise_model='fixed', mu='half'))
-    g_views = half.generator_views({}, key, fake, {})
+    half_config = _config(noise_model='fixed', mu='half')
+    g_views = _scheme(half_config).generator_views({}, fake, _ctx(half_config, key))
     assert [float(v.weight) for v in g_views] == [0.5, 0.5]
 
 
 @pytest.mark.parametrize('loss', ['non_saturating', 'least_squares'])
 def test_generator_loss_and_update_match_hand_computation(loss):
-    config = _config(functools.partial(tiny_mlp_config, loss=loss),
-                     noise_model='fixed', sigma=0.7)
+    config = _config(functools.partial(tiny_mlp_config, loss=loss), noise_model='fixed', sigma=0.7)
     log = {}
     d_state, g_state, scheme, parts = _linear_parts(config, log)
-    new_g, metrics = train._generator_update(
-        g_state, d_state, {}, jax.random.PRNGKey(4), 8, **parts)
-    mu, n = scheme.draws(log['g_view_key'], REAL)
+    new_g, metrics = step.generator_update(g_state, d_state, {}, jax.random.PRNGKey(4), 8, **parts)
+    mu, n = scheme.draws(log['g_view_key'], REAL, _run(config))
     mu, eps = float(mu), 0.7 * np.asarray(n, np.float64)
 
     def view_loss(logits):
@@ -199,13 +214,11 @@ def test_generator_loss_and_update_match_hand_computation(loss):
         return mu * view_loss(_a(fake)) + (1 - mu) * view_loss(_a(fake + eps))
 
     np.testing.assert_allclose(metrics['g_loss'], hand(np.zeros(2)), rtol=1e-5)
-    np.testing.assert_allclose(metrics['g_loss_clean'], view_loss(_a(POINTS)),
-                               rtol=1e-5)
-    np.testing.assert_allclose(metrics['g_loss_noisy'], view_loss(_a(POINTS + eps)),
-                               rtol=1e-5)
-    np.testing.assert_allclose(new_g.params['shift'],
-                               _first_adam_step(_numerical_grad(hand, np.zeros(2))),
-                               rtol=1e-3)
+    np.testing.assert_allclose(metrics['g_loss_clean'], view_loss(_a(POINTS)), rtol=1e-5)
+    np.testing.assert_allclose(metrics['g_loss_noisy'], view_loss(_a(POINTS + eps)), rtol=1e-5)
+    np.testing.assert_allclose(
+        new_g.params['shift'], _first_adam_step(_numerical_grad(hand, np.zeros(2))), rtol=1e-3
+    )
 
 
 def _linear_d_fn():
@@ -219,37 +232,38 @@ def _noisy_d_loss(eps, fake):
 
 def test_learned_sigma_loss_matches_hand_computation():
     config = _config(noise_model='learned_sigma', sigma=0.8, noise_penalty=0.5)
-    scheme = stabilizers.get_stabilizer(config)
-    state = scheme.init_state(jax.random.PRNGKey(0), REAL)
+    scheme = _scheme(config)
+    state = scheme.init_state(jax.random.PRNGKey(0), REAL, _run(config))
     key, fake = jax.random.PRNGKey(5), np.asarray(POINTS, np.float32)
-    new, metrics = scheme.update_state(state, key, REAL, fake, _linear_d_fn(), {})
-    mu, n = scheme.draws(key, fake)
+    new, metrics = scheme.update_state(state, REAL, fake, _ctx(config, key, _linear_d_fn()))
+    mu, n = scheme.draws(key, fake, _run(config))
     mu, n = float(mu), np.asarray(n, np.float64)
 
     def hand(sigma):  # −(1 − μ)·L_D^noisy + λσ² (eq. 5)
-        return -(1 - mu) * _noisy_d_loss(sigma * n, POINTS) + 0.5 * sigma ** 2
+        return -(1 - mu) * _noisy_d_loss(sigma * n, POINTS) + 0.5 * sigma**2
 
     np.testing.assert_allclose(metrics['noise_loss'], hand(0.8), rtol=1e-5)
     np.testing.assert_allclose(metrics['noise_sigma'], 0.8)
     np.testing.assert_allclose(metrics['mu'], mu)
-    np.testing.assert_allclose(new.params['sigma'] - 0.8,
-                               _first_adam_step(_numerical_grad(hand, 0.8)), rtol=1e-3)
+    np.testing.assert_allclose(
+        new.params['sigma'] - 0.8, _first_adam_step(_numerical_grad(hand, 0.8)), rtol=1e-3
+    )
 
 
 def test_noise_generator_loss_matches_hand_computation():
     config = _config(noise_model='generator', noise_penalty=2.0)
-    scheme = stabilizers.get_stabilizer(config)
-    state = scheme.init_state(jax.random.PRNGKey(0), REAL)
+    scheme = _scheme(config)
+    state = scheme.init_state(jax.random.PRNGKey(0), REAL, _run(config))
     key, fake = jax.random.PRNGKey(6), np.asarray(POINTS, np.float32)
-    _, metrics = scheme.update_state(state, key, REAL, fake, _linear_d_fn(), {})
-    mu, w = scheme.draws(key, fake)
+    _, metrics = scheme.update_state(state, REAL, fake, _ctx(config, key, _linear_d_fn()))
+    mu, w = scheme.draws(key, fake, _run(config))
     assert w.shape == (8, config.model.latent_dim)  # Independent w ~ N(0, I).
     eps = np.asarray(scheme.noise(state, w)[0], np.float64)
     mu = float(mu)
     # −(1 − μ)·L_D^noisy + λ·mean ε² (eq. 6, the mean as in the authors' code).
-    hand = -(1 - mu) * _noisy_d_loss(eps, POINTS) + 2.0 * np.mean(eps ** 2)
+    hand = -(1 - mu) * _noisy_d_loss(eps, POINTS) + 2.0 * np.mean(eps**2)
     np.testing.assert_allclose(metrics['noise_loss'], hand, rtol=1e-5)
-    np.testing.assert_allclose(metrics['noise_sq_mean'], np.mean(eps ** 2), rtol=1e-5)
+    np.testing.assert_allclose(metrics['noise_sq_mean'], np.mean(eps**2), rtol=1e-5)
 
 
 @pytest.mark.parametrize('penalty, grows', [(0.0, True), (100.0, False)])
@@ -257,17 +271,17 @@ def test_learned_sigma_moves_to_raise_d_loss_without_penalty(penalty, grows):
     """λ = 0: σ's step raises D's loss on noisy inputs; a large λ shrinks σ."""
     config = tiny_mlp_config()
     config.optimizer.d_lr = 0.05
-    config.stabilizer = ml_collections.ConfigDict(dict(
-        name='noise_tempered', noise_model='learned_sigma', sigma=0.5,
-        noise_penalty=penalty))
-    scheme = stabilizers.get_stabilizer(ml_collections.FrozenConfigDict(config))
-    state = scheme.init_state(jax.random.PRNGKey(0), REAL)
+    config = ml_collections.FrozenConfigDict(
+        _with_settings(config, noise_model='learned_sigma', sigma=0.5, noise_penalty=penalty)
+    )
+    scheme = _scheme(config)
+    state = scheme.init_state(jax.random.PRNGKey(0), REAL, _run(config))
     fake = np.asarray(POINTS, np.float32)
     for seed in range(3):
         key = jax.random.PRNGKey(seed)
-        _, n = scheme.draws(key, fake)
+        _, n = scheme.draws(key, fake, _run(config))
         n = np.asarray(n, np.float64)
-        new, _ = scheme.update_state(state, key, REAL, fake, _linear_d_fn(), {})
+        new, _ = scheme.update_state(state, REAL, fake, _ctx(config, key, _linear_d_fn()))
         before, after = 0.5, float(new.params['sigma'])
         if grows:
             assert _noisy_d_loss(after * n, POINTS) > _noisy_d_loss(before * n, POINTS)
@@ -278,9 +292,8 @@ def test_learned_sigma_moves_to_raise_d_loss_without_penalty(penalty, grows):
 @pytest.mark.parametrize('base', [tiny_dcgan_config, tiny_mlp_config])
 def test_noise_generator_is_the_narrowed_generator_bounded_by_two(base):
     config = _config(base, noise_model='generator')
-    scheme = stabilizers.get_stabilizer(config)
-    generator = scheme.noise_generator()
-    state = scheme.init_state(jax.random.PRNGKey(0), jnp.zeros((2, 1)))
+    scheme = _scheme(config)
+    state = scheme.init_state(jax.random.PRNGKey(0), jnp.zeros((2, 1)), _run(config))
     if base is tiny_dcgan_config:  # g_width 8 / 8: 1·4 channels at 4×4, not 8·4.
         assert state.params['base']['Dense_0']['kernel'].shape == (16, 4 * 4 * 4)
     else:  # Hidden (32, 32) / 8.
@@ -289,7 +302,7 @@ def test_noise_generator_is_the_narrowed_generator_bounded_by_two(base):
     params = jax.tree.map(lambda p: 100.0 * p, state.params)
     w = 10.0 * jax.random.normal(jax.random.PRNGKey(1), (16, config.model.latent_dim))
     variables = {'params': params, 'batch_stats': state.batch_stats}
-    eps, _ = generator.apply(variables, w, train=True, mutable=['batch_stats'])
+    eps, _ = state.apply_fn(variables, w, train=True, mutable=['batch_stats'])
     spec = data.dataset_spec(config.dataset, config.image_size)
     assert eps.shape == (16, *spec.shape)
     assert float(jnp.max(jnp.abs(eps))) <= 2.0
@@ -297,41 +310,38 @@ def test_noise_generator_is_the_narrowed_generator_bounded_by_two(base):
 
 
 def _leaves_equal(a, b):
-    return all(np.array_equal(x, y) for x, y in
-               zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))
+    return all(
+        np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+    )
 
 
 def test_each_update_changes_only_the_parameters_it_owns():
     config = _config(noise_model='generator', noise_input='z')
     spec = data.dataset_spec(config.dataset, config.image_size)
-    state = train.create_state(config, spec, jax.random.PRNGKey(0))
-    generator, discriminator = train.build_models(config, spec)
+    state = step.create_state(config, spec, jax.random.PRNGKey(0))
     log = {}
-    parts = dict(config=config, generator=generator, discriminator=discriminator,
-                 scheme=_Recording(config, log), schedule={})
+    parts = dict(config=config, scheme=_Recording(config, log), schedule={})
     copy = jax.tree.map(np.array, state)
     real = jnp.asarray(np.random.default_rng(2).normal(size=(32, 2)), jnp.float32)
 
     # D's update: D changes; the noise model reaches its own update untouched.
-    d1, s1, metrics = train._discriminator_update(
-        state.discriminator, state.generator, state.scheme, real,
-        jax.random.PRNGKey(1), **parts)
+    d1, s1, metrics = step.discriminator_update(
+        state.discriminator, state.generator, state.scheme, real, jax.random.PRNGKey(1), **parts
+    )
     assert not _leaves_equal(d1.params, copy.discriminator.params)
     assert _leaves_equal(log['update_in'], copy.scheme)
     # The noise-model update: the noise model changes, against the updated D, on the
     # μ and ε of D's views.
     assert not _leaves_equal(s1.params, copy.scheme.params)
     assert int(s1.step) == 1
-    d1_logits, _ = train.discriminator_apply(discriminator, d1.params)(
-        real, d1.batch_stats, update_stats=False)
+    d1_logits, _ = discriminator_apply(d1)(real, d1.batch_stats, update_stats=False)
     np.testing.assert_allclose(log['d_fn'](real), d1_logits, rtol=1e-6)
     np.testing.assert_array_equal(log['update_key'], log['view_key'])
-    _, w = parts['scheme'].draws(log['view_key'], log['fake'], log['d_latent'])
+    _, w = parts['scheme'].draws(log['view_key'], log['fake'], _run(config), log['d_latent'])
     eps = parts['scheme'].noise(copy.scheme, w)[0]
-    np.testing.assert_allclose(metrics['noise_sq_mean'], jnp.mean(eps ** 2), rtol=1e-5)
+    np.testing.assert_allclose(metrics['noise_sq_mean'], jnp.mean(eps**2), rtol=1e-5)
     # G's update: only G changes.
-    g1, _ = train._generator_update(state.generator, d1, s1, jax.random.PRNGKey(2),
-                                    32, **parts)
+    g1, _ = step.generator_update(state.generator, d1, s1, jax.random.PRNGKey(2), 32, **parts)
     assert not _leaves_equal(g1.params, copy.generator.params)
     # None of the calls touched what it was handed.
     assert _leaves_equal(state, copy)
@@ -340,24 +350,23 @@ def test_each_update_changes_only_the_parameters_it_owns():
 def test_noise_generator_can_share_the_generators_z():
     config = _config(noise_model='generator', noise_input='z', batch='split')
     spec = data.dataset_spec(config.dataset, config.image_size)
-    state = train.create_state(config, spec, jax.random.PRNGKey(0))
-    generator, discriminator = train.build_models(config, spec)
+    state = step.create_state(config, spec, jax.random.PRNGKey(0))
     log = {}
     scheme = _Recording(config, log)
-    parts = dict(config=config, generator=generator, discriminator=discriminator,
-                 scheme=scheme, schedule={})
+    parts = dict(config=config, scheme=scheme, schedule={})
     real = jnp.asarray(np.random.default_rng(2).normal(size=(32, 2)), jnp.float32)
-    train._discriminator_update(state.discriminator, state.generator, state.scheme,
-                                real, jax.random.PRNGKey(1), **parts)
+    step.discriminator_update(
+        state.discriminator, state.generator, state.scheme, real, jax.random.PRNGKey(1), **parts
+    )
     z = log['d_latent']
     np.testing.assert_array_equal(log['u_latent'], z)
-    fakes, _ = train.apply_model(generator, state.generator.params, z,
-                                 state.generator.batch_stats)
+    fakes, _ = state.generator.apply_train(z)
     np.testing.assert_allclose(log['fake'], fakes, rtol=1e-6)  # z made these fakes.
-    _, w = scheme.draws(log['view_key'], log['fake'], z)
+    _, w = scheme.draws(log['view_key'], log['fake'], _run(config), z)
     np.testing.assert_array_equal(w, z[16:])  # The noisy half's own z.
-    train._generator_update(state.generator, state.discriminator, state.scheme,
-                            jax.random.PRNGKey(2), 32, **parts)
+    step.generator_update(
+        state.generator, state.discriminator, state.scheme, jax.random.PRNGKey(2), 32, **parts
+    )
     assert log['g_latent'].shape == (32, config.model.latent_dim)
 
 
@@ -373,13 +382,17 @@ VARIANTS = {  # Together: every noise model and input, μ = ½ and the split bat
 @pytest.mark.parametrize('variant', list(VARIANTS))
 def test_variants_train_under_jit(variant, num_devices):
     n_dis = 2 if variant == 'learned_sigma_split' else 1
-    config = tiny_mlp_config(n_dis=n_dis)
-    config.stabilizer = ml_collections.ConfigDict(dict(name='noise_tempered',
-                                                       **VARIANTS[variant]))
-    config_checks.validate(config)
+    config = _with_settings(tiny_mlp_config(n_dis=n_dis), **VARIANTS[variant])
+    validation.validate(config)
     state, history = run_steps(config, 2, devices=jax.devices()[:num_devices])
-    expected = {'mu', 'd_loss_clean', 'd_loss_noisy', 'g_loss_clean', 'g_loss_noisy',
-                'noise_sq_mean' if 'generator' in variant else 'noise_sigma'}
+    expected = {
+        'mu',
+        'd_loss_clean',
+        'd_loss_noisy',
+        'g_loss_clean',
+        'g_loss_noisy',
+        'noise_sq_mean' if 'generator' in variant else 'noise_sigma',
+    }
     for metrics in history:
         assert expected <= set(metrics)
         assert all(np.isfinite(v) for v in metrics.values()), metrics
@@ -391,61 +404,76 @@ def test_variants_train_under_jit(variant, num_devices):
 
 
 def test_image_noise_generator_trains_under_jit_on_eight_devices():
-    config = tiny_dcgan_config()
-    config.stabilizer = ml_collections.ConfigDict(dict(name='noise_tempered'))
-    config_checks.validate(config)
+    config = _with_settings(tiny_dcgan_config())
+    validation.validate(config)
     _, history = run_steps(config, 2)
     assert all(np.isfinite(v) for m in history for v in m.values())
     assert 0 < history[-1]['noise_sq_mean'] < 4
 
 
-def _load_config(name, *args):
-    spec = importlib.util.spec_from_file_location('config_under_test',
-                                                  os.path.join(ROOT, 'configs', name))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(*args)
-
-
 def test_ntgan_configs_follow_the_paper():
-    cifar = _load_config('ntgan_cifar10.py')
+    cifar = load_config('ntgan_cifar10.py')
     assert (cifar.dataset, cifar.image_size, cifar.batch_size) == ('cifar10', 32, 64)
     assert cifar.optimizer.g_lr == cifar.optimizer.d_lr == 1e-4
     assert cifar.optimizer.b1 == 0.5 and cifar.num_train_steps == 100_000
-    assert cifar.stabilizer.to_dict() == dict(
-        name='noise_tempered', noise_model='generator', noise_penalty=1.0,
-        mu='uniform', batch='both', noise_input='independent')
-    celeba = _load_config('ntgan_celeba.py')
+    assert cifar.stabilizer.name == 'noise_tempered'
+    assert cifar.stabilizer.noise_tempered.to_dict() == dict(
+        noise_model='generator',
+        sigma=1.0,
+        noise_penalty=1.0,
+        mu='uniform',
+        batch='both',
+        noise_input='independent',
+        noise_width_divisor=8,
+    )
+    celeba = load_config('ntgan_celeba.py')
     assert (celeba.dataset, celeba.image_size) == ('celeb_a', 64)
-    assert _load_config('ntgan_celeba.py', 'dcgan').stabilizer.noise_penalty == 10.0
-    ring = _load_config('ntgan_ring.py')
+    dcgan = load_config('ntgan_celeba.py', 'dcgan')
+    assert dcgan.stabilizer.noise_tempered.noise_penalty == 10.0
+    ring = load_config('ntgan_ring.py')
     assert ring.dataset == 'ring' and ring.model.name == 'mlp'
     assert tuple(ring.model.mlp_hidden) == (512, 512)
     assert ring.optimizer.g_lr == ring.optimizer.d_lr == 1e-4
     for config in (cifar, celeba, ring):
-        config_checks.validate(config, num_devices=1, num_processes=1)
+        validation.validate(config, num_devices=1, num_processes=1)
 
 
-@pytest.mark.parametrize('settings, message', [
-    (dict(noise_model='gan'), r"config.stabilizer.noise_model='gan' is not valid; "
-                              r"choose one of: fixed, learned_sigma, generator"),
-    (dict(mu='random'), r"config.stabilizer.mu='random' is not valid.*uniform, half"),
-    (dict(batch='half'), r"config.stabilizer.batch='half' is not valid.*both, split"),
-    (dict(noise_input='w'), r"config.stabilizer.noise_input='w' is not valid"),
-    (dict(sigma=0.0), r'config.stabilizer.sigma=0.0 must be a positive number'),
-    (dict(sigma='1'), r"config.stabilizer.sigma='1' must be a positive number"),
-    (dict(noise_penalty=-1.0), r'config.stabilizer.noise_penalty=-1.0 must be'),
-    (dict(noise_width_divisor=0), r'config.stabilizer.noise_width_divisor=0 must be'),
-    (dict(noise_model='fixed', noise_input='z'),
-     r"noise_input='z'.*needs config.stabilizer.noise_model='generator'"),
-    (dict(lam=1.0), r"config.stabilizer.lam is not a setting of 'noise_tempered'"),
-    (dict(batch='split', _batch_size=15), r"config.batch_size=15 is odd.*batch='split'"),
-])
+NT = r'config\.stabilizer\.noise_tempered\.'
+
+
+@pytest.mark.parametrize(
+    'settings, message',
+    [
+        (
+            dict(noise_model='gan'),
+            NT + r"noise_model='gan' is not valid; "
+            r'choose one of: fixed, learned_sigma, generator',
+        ),
+        (dict(mu='random'), NT + r"mu='random' is not valid.*uniform, half"),
+        (dict(batch='half'), NT + r"batch='half' is not valid.*both, split"),
+        (dict(noise_input='w'), NT + r"noise_input='w' is not valid"),
+        (dict(sigma=0.0), NT + r'sigma=0.0 must be a positive number'),
+        (dict(noise_penalty=-1.0), NT + r'noise_penalty=-1.0 must be'),
+        (dict(noise_width_divisor=0), NT + r'noise_width_divisor=0 must be'),
+        (
+            dict(noise_model='fixed', noise_input='z'),
+            r"noise_input='z'.*needs config\.stabilizer\.noise_tempered\.noise_model='generator'",
+        ),
+        (dict(lam=1.0), NT + r"lam is not a setting of 'noise_tempered'"),
+        (dict(batch='split', _batch_size=15), r"config.batch_size=15 is odd.*batch='split'"),
+    ],
+)
 def test_bad_settings_give_one_line_errors(settings, message):
     config = tiny_mlp_config()
     if '_batch_size' in settings:
         config.batch_size = settings.pop('_batch_size')
-    config.stabilizer = ml_collections.ConfigDict(dict(name='noise_tempered', **settings))
-    with pytest.raises(config_checks.ConfigError, match=message) as error:
-        config_checks.validate(config, num_devices=1, num_processes=1)
+    _with_settings(config, **settings)
+    with pytest.raises(validation.ConfigError, match=message) as error:
+        validation.validate(config, num_devices=1, num_processes=1)
     assert '\n' not in str(error.value)
+
+
+def test_a_setting_of_the_wrong_type_is_refused_where_it_is_set():
+    config = tiny_mlp_config()
+    with pytest.raises(TypeError, match='sigma'):
+        config.stabilizer.noise_tempered.sigma = '1'

@@ -20,8 +20,9 @@ def _direct_is(logits, splits):
 
 def test_inception_score_matches_the_direct_formula():
     logits = np.random.default_rng(0).standard_normal((50, 7)) * 3
-    np.testing.assert_allclose(scores.inception_score(logits, splits=5),
-                               _direct_is(logits, 5), rtol=1e-10)
+    np.testing.assert_allclose(
+        scores.inception_score(logits, splits=5), _direct_is(logits, 5), rtol=1e-10
+    )
 
 
 def test_inception_score_extremes():
@@ -31,8 +32,9 @@ def test_inception_score_extremes():
     mean, std = scores.inception_score(confident, splits=10)
     np.testing.assert_allclose(mean, k, rtol=1e-6)
     assert std < 1e-6
-    np.testing.assert_allclose(scores.inception_score(np.zeros((20, k)), splits=2)[0],
-                               1.0, rtol=1e-12)
+    np.testing.assert_allclose(
+        scores.inception_score(np.zeros((20, k)), splits=2)[0], 1.0, rtol=1e-12
+    )
     with pytest.raises(ValueError, match='splits'):
         scores.inception_score(np.zeros((5, 3)), splits=10)
 
@@ -59,8 +61,7 @@ def test_kid_is_unbiased_near_zero_for_one_distribution_and_positive_otherwise()
     # Same distribution: the unbiased estimate is centred on 0 (within 3 standard errors
     # of the subset mean).
     assert abs(mean) < 3 * std / np.sqrt(50) + 1e-3
-    shifted, _ = scores.kernel_inception_distance(a, b + 1.0, num_subsets=50,
-                                                  subset_size=100)
+    shifted, _ = scores.kernel_inception_distance(a, b + 1.0, num_subsets=50, subset_size=100)
     assert shifted > 0.1 and shifted > 20 * abs(mean)
     # Fewer samples than the subset size: the subset is the whole (smaller) set.
     small = scores.kernel_inception_distance(a[:30], b, num_subsets=3, subset_size=1000)

@@ -1,0 +1,58 @@
+"""What a run prints: its progress, metrics and real warnings, without the INFO chatter
+of the libraries under it (Orbax's per-save lines, JAX's backend probing, TensorFlow's
+banners)."""
+
+import contextlib
+import logging
+import os
+import sys
+
+from absl import logging as absl_logging
+
+# Sources whose INFO lines a user does not need; their warnings and errors still show.
+QUIET_SOURCES = (
+    f'{os.sep}orbax{os.sep}',
+    f'{os.sep}jax{os.sep}',
+    f'{os.sep}matplotlib{os.sep}',
+    f'{os.sep}tensorflow{os.sep}',
+)
+# clu logs each image summary it writes; the PNGs' paths say the same.
+QUIET_MESSAGES = ('Got images:',)
+
+
+class LibraryInfoFilter(logging.Filter):
+    """Drops records below WARNING that come from ``QUIET_SOURCES``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        if any(source in record.pathname for source in QUIET_SOURCES):
+            return False
+        return not any(message in str(record.msg) for message in QUIET_MESSAGES)
+
+
+def quiet_library_logs() -> None:
+    """Hides the libraries' INFO lines on absl's handler (where all logs end up)."""
+    handler = absl_logging.get_absl_handler()
+    if not any(isinstance(f, LibraryInfoFilter) for f in handler.filters):
+        handler.addFilter(LibraryInfoFilter())
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, 'w') as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_tensorflow_quietly() -> None:
+    """Imports TensorFlow without the INFO banners its C++ side writes to stderr at
+    import (whatever ``TF_CPP_MIN_LOG_LEVEL`` says); an import error still surfaces."""
+    with _stderr_to_devnull():
+        import tensorflow  # noqa: F401  (imported here only to silence its banners)

@@ -1,0 +1,41 @@
+"""What a run writes into its workdir besides checkpoints: ``config.json``, the
+hyper-parameters for TensorBoard, and the sample grids (PNG and TensorBoard image)."""
+
+import os
+from typing import Any
+
+import ml_collections
+import numpy as np
+
+from nssgan import visualize
+
+
+def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
+    """``<workdir>/config.json``."""
+    with open(os.path.join(workdir, 'config.json'), 'w') as f:
+        f.write(config.to_json_best_effort(indent=2))
+
+
+def flat_hparams(config: ml_collections.ConfigDict) -> dict[str, Any]:
+    """``config`` as {'a.b.c': value} with values TensorBoard can show."""
+    flat = {}
+
+    def visit(prefix, node):
+        for k, v in node.items():
+            name = f'{prefix}{k}'
+            if isinstance(v, (ml_collections.ConfigDict, dict)):
+                visit(f'{name}.', v)
+            else:
+                flat[name] = v if isinstance(v, (int, float, str, bool)) else str(v)
+
+    visit('', config)
+    return flat
+
+
+def write_samples(
+    writer, workdir: str, step: int, samples: np.ndarray, spec, real: np.ndarray | None
+) -> None:
+    """``<workdir>/samples/step_NNNNNNN.png`` and the same picture in TensorBoard."""
+    picture = visualize.samples_picture(samples, spec.kind, real, title=f'step {step}')
+    visualize.save_png(f'{workdir}/samples/step_{step:07d}.png', picture)
+    writer.write_images(step, {'samples': picture[None]})

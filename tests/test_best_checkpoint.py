@@ -1,0 +1,42 @@
+"""Evaluation during training keeps the best checkpoint, which --mode=eval scores."""
+
+import json
+import os
+
+import numpy as np
+
+from nssgan import train
+from nssgan.evaluation import evaluator, saved_run
+
+from helpers import tiny_dcgan_config
+
+
+def test_training_evaluates_and_keeps_the_best_checkpoint(tmp_path, monkeypatch):
+    values = iter([5.0, 3.0, 4.0])  # steps 2, 4 and 6: the best is step 4
+
+    def fake_evaluator(config):
+        return lambda samples: {
+            'frechet_distance': next(values),
+            'num_samples': float(len(samples)),
+        }
+
+    monkeypatch.setattr(evaluator, 'make_evaluator', fake_evaluator)
+    config = tiny_dcgan_config(num_train_steps=6)
+    config.eval.every, config.eval.num_samples = 2, 20
+    train.train_and_evaluate(config, str(tmp_path))
+    assert os.listdir(tmp_path / 'checkpoints_best') == ['4']
+    with open(tmp_path / 'best_metric.json') as f:
+        assert json.load(f) == {'step': 4, 'metric': 'frechet_distance', 'value': 3.0}
+
+    # --mode=eval's function: the best checkpoint, scored on num_samples samples.
+    monkeypatch.setattr(
+        evaluator,
+        'make_evaluator',
+        lambda config: (
+            lambda samples: {'num_samples': float(len(samples)), 'mean': float(np.mean(samples))}
+        ),
+    )
+    step, scores = saved_run.evaluate_checkpoint(config, str(tmp_path), 'best')
+    assert step == 4 and scores['num_samples'] == 20
+    step, _ = saved_run.evaluate_checkpoint(config, str(tmp_path), 'latest')
+    assert step == 6

@@ -68,7 +68,7 @@ def figure_representations(
     path: str, *, size: int = 64, sigma: float = 0.15, times=(0, 4, 16, 64, 256)
 ) -> str:
     """Fig. 2: one image through NS, SS and NSS (rows) at increasing t (columns)."""
-    import matplotlib
+    import matplotlib  # Here: the backend must be chosen before pyplot is imported.
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -97,7 +97,7 @@ def figure_variance(
     path: str, *, num_images: int = 128, size: int = 64, sigma: float = 0.15, times=None
 ) -> dict[str, np.ndarray]:
     """Fig. 3: mean per-image pixel variance over t on photo crops; returns curves."""
-    import matplotlib
+    import matplotlib  # Here: the backend must be chosen before pyplot is imported.
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -125,7 +125,7 @@ def figure_variance(
 
 def figure_annealing(path: str, *, T: int = 256, beta: float = 20.0) -> str:
     """Fig. 6c: the annealing of t over the fraction of training."""
-    import matplotlib
+    import matplotlib  # Here: the backend must be chosen before pyplot is imported.
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

@@ -74,7 +74,7 @@ def coefficient_statistics(
 
 def plot(stats: dict[str, dict[str, np.ndarray]], path: str) -> str:
     """One row per run: projected (left) and original (right) coefficient mean ± std."""
-    import matplotlib
+    import matplotlib  # Here: the backend must be chosen before pyplot is imported.
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

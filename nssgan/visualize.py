@@ -36,7 +36,7 @@ def scatter_plot(
     fake: np.ndarray, real: np.ndarray | None = None, *, title: str = ''
 ) -> np.ndarray:
     """Samples of 2-D or 3-D vector data (first two coordinates) as a uint8 RGB plot."""
-    import matplotlib
+    import matplotlib  # Here: the backend must be chosen before pyplot is imported.
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

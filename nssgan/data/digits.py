@@ -23,7 +23,7 @@ def load_digits(image_size: int) -> tuple[np.ndarray, np.ndarray]:
 
     Resized from 8x8 with bicubic interpolation, clipped to the original range.
     """
-    from sklearn import datasets
+    from sklearn import datasets  # Here: scikit-learn loads slowly and only this needs it.
 
     digits = datasets.load_digits()
     images = np.stack(

@@ -13,7 +13,7 @@ PHOTO_HEIGHT, PHOTO_WIDTH = 427, 640
 @functools.cache
 def load_photos() -> np.ndarray:
     """`load_sample_images()` as a read-only float32 [2, 427, 640, 3] in [-1, 1]."""
-    from sklearn import datasets
+    from sklearn import datasets  # Here: scikit-learn loads slowly and only this needs it.
 
     photos = np.stack(datasets.load_sample_images().images)
     photos = photos.astype(np.float32) / 127.5 - 1.0

@@ -116,7 +116,7 @@ def make_dataset(
     """
     spec = dataset_spec(name, image_size)
     if process_index is None or process_count is None:
-        import jax
+        import jax  # Here: the data package itself runs without JAX.
 
         process_index = jax.process_index() if process_index is None else process_index
         process_count = jax.process_count() if process_count is None else process_count
@@ -124,7 +124,7 @@ def make_dataset(
         batch_size=batch_size, seed=seed, process_index=process_index, process_count=process_count
     )
     if name in TFDS_DATASETS:
-        from nssgan.data import tfds_pipeline
+        from nssgan.data import tfds_pipeline  # Here: only TFDS datasets need TensorFlow.
 
         if shuffle_buffer is None:
             shuffle_buffer = tfds_pipeline.DEFAULT_SHUFFLE_BUFFER

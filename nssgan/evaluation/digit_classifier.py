@@ -41,6 +41,8 @@ import numpy as np
 import optax
 from flax import traverse_util
 
+from nssgan.data import digits as data_digits
+
 CLASSIFIER_VERSION = 'v1'
 NUM_CLASSES = 10
 FEATURE_DIM = 64
@@ -142,8 +144,6 @@ def _shift(images: jax.Array, shifts: jax.Array) -> jax.Array:
 
 def train_classifier(image_size: int) -> tuple[dict, float]:
     """Trains the classifier at ``image_size`` px; returns ``(params, test_accuracy)``."""
-    from nssgan.data import digits as data_digits
-
     images, labels = data_digits.load_digits(image_size)
     train_idx, test_idx = train_test_split(labels)
     x_train = images[train_idx]
@@ -236,8 +236,6 @@ class DigitClassifier:
     @functools.cached_property
     def real_features(self) -> np.ndarray:
         """Features [1797, 64] of all the embedded digits at this resolution."""
-        from nssgan.data import digits as data_digits
-
         return self.predict(data_digits.load_digits(self.image_size)[0])[1]
 
 

@@ -1,6 +1,10 @@
 """The train step: determinism, sharding, n_dis, the EMA, and a new scheme through the
 scheme interface."""
 
+import os
+import subprocess
+import sys
+
 import jax
 import ml_collections
 import numpy as np
@@ -87,3 +91,23 @@ def test_a_new_scheme_is_one_module_and_one_registry_line(monkeypatch):
     np.testing.assert_allclose([m['fraction'] for m in history], [0.0, 0.25, 0.5])
     for m in history:
         np.testing.assert_allclose(m['d_loss'] - m['d_adversarial_loss'], 1.5, rtol=1e-5)
+
+
+def test_the_step_imports_nothing_of_the_loop():
+    # A user who only wants the step (or the stabilizers) gets no TensorFlow, Orbax, clu,
+    # data pipeline or evaluation.
+    code = (
+        'import sys, nssgan.step, nssgan.sampling, nssgan.diagnostics, nssgan.stabilizers\n'
+        "loop = ('tensorflow', 'orbax', 'clu', 'torch', 'sklearn', 'nssgan.train',\n"
+        "        'nssgan.data', 'nssgan.checkpointing', 'nssgan.evaluation')\n"
+        'print(sorted(m for m in sys.modules if m.startswith(loop)))\n'
+    )
+    result = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, 'JAX_PLATFORMS': 'cpu'},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == '[]'

@@ -6,7 +6,7 @@ import os
 
 import jax
 
-from nssgan import checkpointing, sampling
+from nssgan import checkpointing, run_outputs, sampling
 from nssgan.evaluation import evaluator as evaluator_lib
 from nssgan.state import GANState
 
@@ -24,8 +24,16 @@ class BestCheckpoint:
         self.record = os.path.join(workdir, 'best_metric.json')
         self.best = None
         if os.path.exists(self.record):
-            with open(self.record) as f:
-                self.best = json.load(f)['value']
+            try:
+                with open(self.record) as f:
+                    self.best = float(json.load(f)['value'])
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                logging.warning(
+                    '%s is unreadable (%s: %s); the next evaluation starts the record again.',
+                    self.record,
+                    type(e).__name__,
+                    e,
+                )
         self._evaluator = None
 
     def evaluate(self, state: GANState, step: int) -> dict[str, float]:
@@ -41,6 +49,6 @@ class BestCheckpoint:
             self.best = value
             self.checkpointer.save(step, state)
             if jax.process_index() == 0:
-                with open(self.record, 'w') as f:
-                    json.dump({'step': step, 'metric': self.metric, 'value': value}, f)
+                record = {'step': step, 'metric': self.metric, 'value': value}
+                run_outputs.write_text_atomic(self.record, json.dumps(record))
         return scores

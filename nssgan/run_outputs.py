@@ -10,10 +10,18 @@ import numpy as np
 from nssgan import visualize
 
 
+def write_text_atomic(path: str, text: str) -> None:
+    """Writes ``text`` to ``path`` through a temporary file and a rename, so a reader
+    (or a run interrupted mid-write) never sees a partial file."""
+    temporary = f'{path}.tmp-{os.getpid()}'
+    with open(temporary, 'w') as f:
+        f.write(text)
+    os.replace(temporary, path)
+
+
 def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
     """``<workdir>/config.json``."""
-    with open(os.path.join(workdir, 'config.json'), 'w') as f:
-        f.write(config.to_json_best_effort(indent=2))
+    write_text_atomic(os.path.join(workdir, 'config.json'), config.to_json_best_effort(indent=2))
 
 
 def flat_hparams(config: ml_collections.ConfigDict) -> dict[str, Any]:

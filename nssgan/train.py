@@ -18,7 +18,12 @@ from jax.sharding import PartitionSpec as P
 
 from nssgan import checkpointing, data, diagnostics, run_outputs, sampling, step, validation
 from nssgan.best_checkpoint import BestCheckpoint
-from nssgan.divergence import TrainingDivergedError, check_finite
+from nssgan.divergence import (
+    TrainingDivergedError,
+    check_finite,
+    check_finite_state,
+    finite_leaves,
+)
 from nssgan.forward import sample_latent
 from nssgan.sharding import DATA_AXIS, make_mesh
 from nssgan.state import GANState
@@ -50,6 +55,16 @@ def _compiled_functions(config: ml_collections.FrozenConfigDict, spec, mesh: Mes
         out_shardings=replicated,
     )
     return init, step_fn, sample_fn, norms_fn
+
+
+_finite_leaves = jax.jit(finite_leaves)
+
+
+def _save_if_finite(checkpointer, step_num: int, state: GANState, metrics) -> None:
+    """Saves ``state`` unless its step's metrics or any of its leaves are non-finite."""
+    check_finite(jax.device_get(metrics), step_num, checkpointer)
+    check_finite_state(jax.device_get(_finite_leaves(state)), step_num, checkpointer)
+    checkpointer.save(step_num, state)
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANState:
@@ -143,15 +158,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
                         first_real,
                     )
                 if step_num % config.checkpoint_every == 0 or last:
-                    check_finite(jax.device_get(metrics), step_num, checkpointer)
-                    checkpointer.save(step_num, state)
+                    _save_if_finite(checkpointer, step_num, state, metrics)
                 if best is not None and (step_num % config.eval.every == 0 or last):
                     scores = best.evaluate(state, step_num)
                     writer.write_scalars(step_num, {f'eval/{k}': v for k, v in scores.items()})
         except KeyboardInterrupt:
             if step_num > start_step and step_num != checkpointer.latest_step():
-                check_finite(jax.device_get(metrics), step_num, checkpointer)
-                checkpointer.save(step_num, state)
+                _save_if_finite(checkpointer, step_num, state, metrics)
                 logging.warning(
                     'Interrupted: saved step %d in %s.', step_num, checkpointer.directory
                 )

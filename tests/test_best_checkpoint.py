@@ -8,7 +8,7 @@ import numpy as np
 from nssgan import train
 from nssgan.evaluation import evaluator, saved_run
 
-from helpers import tiny_dcgan_config
+from helpers import tiny_dcgan_config, tiny_mlp_config
 
 
 def test_training_evaluates_and_keeps_the_best_checkpoint(tmp_path, monkeypatch):
@@ -40,3 +40,23 @@ def test_training_evaluates_and_keeps_the_best_checkpoint(tmp_path, monkeypatch)
     assert step == 4 and scores['num_samples'] == 20
     step, _ = saved_run.evaluate_checkpoint(config, str(tmp_path), 'latest')
     assert step == 6
+
+
+def test_a_corrupt_best_metric_record_is_started_again(tmp_path, monkeypatch):
+    values = iter([2.0, 1.0, 3.0])  # steps 2 and 4, then step 6 after the corruption
+    monkeypatch.setattr(
+        evaluator, 'make_evaluator', lambda config: lambda samples: {'modes_covered': next(values)}
+    )
+    config = tiny_mlp_config(num_train_steps=4)
+    config.eval.every, config.eval.num_samples = 2, 8
+    train.train_and_evaluate(config, str(tmp_path))
+    assert json.loads((tmp_path / 'best_metric.json').read_text())['step'] == 2
+    (tmp_path / 'best_metric.json').write_text('{"step": 2, "val')  # cut mid-write
+    config.num_train_steps = 6
+    train.train_and_evaluate(config, str(tmp_path))
+    assert json.loads((tmp_path / 'best_metric.json').read_text()) == {
+        'step': 6,
+        'metric': 'modes_covered',
+        'value': 3.0,
+    }
+    assert not [p for p in os.listdir(tmp_path) if '.tmp' in p]

@@ -93,6 +93,29 @@ def test_divergence_stops_without_saving_the_diverged_state(tmp_path, monkeypatc
     assert not os.listdir(tmp_path / 'checkpoints')
 
 
+def test_a_non_finite_state_is_never_saved_even_with_finite_losses(tmp_path, monkeypatch):
+    # Two clean steps are saved. Resumed with G's loss given value 0·√0 = 0 (finite) but
+    # gradient 0·∞ = NaN, step 3 reports finite losses while G's parameters become NaN:
+    # that state is not saved, and the error names G's leaves and step 2.
+    _train(tiny_mlp_config(num_train_steps=2, checkpoint_every=1), tmp_path)
+    plain = losses.LOSSES['non_saturating']
+
+    def poisoned(fake_logits):
+        return plain.generator(fake_logits) + 0.0 * jnp.sqrt(jnp.abs(fake_logits[0] * 0.0))
+
+    monkeypatch.setitem(
+        losses.LOSSES, 'non_saturating', losses.GANLoss(plain.discriminator, poisoned)
+    )
+    config = tiny_mlp_config(num_train_steps=4, log_every=100, checkpoint_every=1)
+    with pytest.raises(
+        train.TrainingDivergedError,
+        match=r"state\.generator\.params\['[^']+'\].*non-finite by step 3 "
+        r'\(the last good checkpoint is step 2 in .*checkpoints',
+    ):
+        _train(config, tmp_path)
+    assert sorted(os.listdir(tmp_path / 'checkpoints')) == ['1', '2']
+
+
 @pytest.mark.parametrize(
     'field, value, message',
     [

@@ -14,8 +14,10 @@ and STL-10) generated samples against the training set's statistics, IS with 10
 splits, each reported as mean ± std over independent runs (20 in the NSS paper).
 """
 
+import logging
 import math
 import os
+import zipfile
 
 import numpy as np
 
@@ -97,8 +99,16 @@ def real_statistics(
     """
     path = _stats_path(stats_dir, dataset.spec.name, dataset.spec.shape[0], num_samples)
     if os.path.exists(path):
-        with np.load(path) as cached:
-            return {k: cached[k] for k in ('mu', 'sigma', 'kid_features')}
+        try:
+            with np.load(path) as cached:
+                return {k: cached[k] for k in ('mu', 'sigma', 'kid_features')}
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+            logging.warning(
+                'The FID statistics cache %s is unreadable (%s: %s); computing it again.',
+                path,
+                type(e).__name__,
+                e,
+            )
     images, step = [], 0
     while sum(len(x) for x in images) < num_samples:
         images.append(np.asarray(dataset.batch(step)['image']))

@@ -68,6 +68,12 @@ def test_real_statistics_are_computed_once_and_cached(tmp_path, monkeypatch):
         np.testing.assert_allclose(again[k], first[k], rtol=1e-6)
     files = list(tmp_path.iterdir())
     assert [f.name for f in files] == ['fid_stats_photo_patches_16px_100_v1.npz']
+    # A truncated cache file is recomputed (and rewritten), not a crash.
+    files[0].write_bytes(files[0].read_bytes()[:100])
+    recomputed = evaluator.real_statistics(dataset, None, num_samples=100, stats_dir=str(tmp_path))
+    assert calls == [100, 100]
+    np.testing.assert_allclose(recomputed['mu'], first['mu'], rtol=1e-6)
+    assert [f.name for f in tmp_path.iterdir()] == ['fid_stats_photo_patches_16px_100_v1.npz']
 
 
 def test_inception_metrics_on_real_and_on_degenerate_samples(tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from nssgan import data, schemes, step, validation
+from nssgan import data, sampling, schemes, step, validation
 from nssgan.forward import discriminator_apply
 from nssgan.schemes import RunInfo, StepContext
 from nssgan.schemes.noise_tempered import NoiseTempered
@@ -477,3 +477,15 @@ def test_a_setting_of_the_wrong_type_is_refused_where_it_is_set():
     config = tiny_mlp_config()
     with pytest.raises(TypeError, match='sigma'):
         config.stabilizer.noise_tempered.sigma = '1'
+
+
+def test_samples_come_from_the_runs_generator_not_the_noise_generator():
+    # Evaluation samples from the state's own generator, never one rebuilt from the
+    # config at the noise generator's widths (÷ 8).
+    config = _config(tiny_dcgan_config, noise_model='generator')
+    spec = data.dataset_spec(config.dataset, config.image_size)
+    state = jax.jit(functools.partial(step.create_state, config, spec))(jax.random.PRNGKey(0))
+    assert state.generator.module.width == 8 and state.scheme.module.base.width == 1
+    samples = sampling.generate_samples(state, config, 20)
+    assert samples.shape == (20, 32, 32, 1) and np.all(np.isfinite(samples))
+    assert np.max(np.abs(samples)) <= 1  # G's tanh, not the noise generator's 2·tanh.

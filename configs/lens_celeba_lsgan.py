@@ -6,7 +6,7 @@ but without batchnorm"; Adam, η = 1e-4 for every network, batches of 32 and 64 
 here); all images 32×32 px. The lens: 8 residual blocks of 3×3 convolutions plus the
 input→output residual (Fig. 4; 64 channels, our choice), updated once per iteration,
 L_A = D(L(x))² (eq. 11), λ_t falling from 1 to 0 over K = 10k steps (the K of the
-paper's Fig. 2 caption; its text says 10⁵: --config.stabilizer.K=100000).
+paper's Fig. 2 caption; its text says 10⁵: --config.stabilizer.lens.K=100000).
 
 Not in the paper, chosen here: the width C of Fig. 3 (64, DCGAN's; the paper keeps it
 "not very large"), Adam's b₁ = 0.5, b₂ = 0.999 (DCGAN's) and the run length (100k

@@ -10,13 +10,13 @@ A run takes about 4 minutes on 2 CPU cores (measured 3 min 42 s, 700 steps, with
 cores shared with other jobs, load ≈ 4), hence three departures from the paper, each a
 command-line override away:
 * a 16-channel lens (8 residual blocks, as in Fig. 4): the 64-channel default costs
-  ~5 s per step on 2 cores (--config.stabilizer.features=64);
+  ~5 s per step on 2 cores (--config.stabilizer.lens.features=64);
 * 700 generator steps and K = 250, so λ_t reaches 0 early and G spends the rest of
   the run on the plain GAN, as after the paper's K = 10k
-  (--config.num_train_steps, --config.stabilizer.K);
+  (--config.num_train_steps, --config.stabilizer.lens.K);
 * DCGAN-32 with width 32 and η = 2e-4 for G, D and the lens (the paper: η = 1e-4 for
   every network over 10⁵-step runs; --config.optimizer.g_lr/d_lr,
-  --config.stabilizer.lr).
+  --config.stabilizer.lens.lr).
 Batch 32 (one of the paper's two), Adam b₁ = 0.5, b₂ = 0.999 (DCGAN's). The baseline
 without a lens: --config=configs/lens_color_digits.py:none (the same seed gives G and D
 the same initial weights, as in the paper's comparisons).

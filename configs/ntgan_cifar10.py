@@ -16,8 +16,9 @@ DCGAN-like pair that config.model can only approximate; this uses `dcgan` with w
 * BatchNorm: PyTorch's defaults (momentum 0.1, ε 1e-5), not TF-slim's (0.975, 1e-3).
 * Noise generator: G with widths / 8 (64, 32, 16 → 3), output 2·tanh.
 Table 1's own G: --config.model.name=sngan_cnn (no BN in D). Ablations (Table 2):
-(d) --config.stabilizer.noise_model=fixed, (e) =learned_sigma, (f)/(h)
---config.stabilizer.noise_penalty=0.1 / 10, (i) --config.stabilizer.batch=split.
+(d) --config.stabilizer.noise_tempered.noise_model=fixed, (e) =learned_sigma,
+(f)/(h) --config.stabilizer.noise_tempered.noise_penalty=0.1 / 10,
+(i) --config.stabilizer.noise_tempered.batch=split.
 """
 
 from nssgan.base_config import base_config

@@ -8,8 +8,9 @@ paper gives no σ; 1 is Table 2 (d)'s), μ ~ U(0, 1), non-saturating loss, β₁
 batch 64, z ∈ R^100. The paper trains 20k iterations; NUM_STEPS = 6,000 keeps a run at
 about 1 min 45 s on 2 (shared) CPU cores, as measured (20k: 6 min 40 s); the paper's
 length: --config.num_train_steps=20000. Learned noise:
---config.stabilizer.noise_model=learned_sigma, or =generator (an MLP noise generator with
-hidden widths / 8). The plain GAN to compare with: --config=configs/ntgan_ring.py:gan.
+--config.stabilizer.noise_tempered.noise_model=learned_sigma, or =generator (an MLP noise
+generator with hidden widths / 8). The plain GAN to compare with:
+--config=configs/ntgan_ring.py:gan.
 """
 
 from nssgan.base_config import base_config

@@ -1,7 +1,7 @@
 """PGN-GAN on CIFAR-10 (TFDS cifar10, train split, 32 px).
 
 The PGN paper's unconditional setup, run as GNGAN-PyTorch's configs (which the
-paper's code, sumorday/EDGAN-PyTorch, shares): see `nssgan.configs.gngan_config`.
+paper's code, sumorday/EDGAN-PyTorch, shares): see `nssgan.paper_setups.gngan_config`.
 Choose the architecture after a colon: `--config=configs/pgn_cifar10.py:cnn` (default),
 `:resnet`, `:cnn_cr`, `:resnet_cr`. GN-GAN instead of PGN:
 `--config.stabilizer.name=gn`; PGN as in the paper's Theorem 6 (‖∇ₓf̂‖ ≤ 1):

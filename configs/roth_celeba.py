@@ -4,7 +4,7 @@ The paper's CelebA setup (§5.2 and rothk/Stabilizing_GANs): DCGAN, non-saturati
 loss, D's loss + (γ/2)·Ω with γ annealed from γ₀ = 2 to 0.02 (α = 0.01) over the run,
 batch 64, Adam with η = 2e-4, b₁ = 0.5, 100k generator iterations. The architecture is
 the PyTorch DCGAN example (4×4 kernels), not the TensorFlow DCGAN (5×5 kernels) of
-the authors' code. Constant γ: --config.stabilizer.gamma=0.1 --config.stabilizer.alpha=1.
+the authors' code. Constant γ: --config.stabilizer.roth.gamma=0.1 --config.stabilizer.roth.alpha=1.
 """
 
 from nssgan.base_config import base_config

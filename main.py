@@ -71,6 +71,9 @@ def main(argv):
             train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
         except errors as e:
             sys.exit(f'error: {e}')
+        except train.TrainingInterrupted as e:
+            print(f'interrupted: {e}', file=sys.stderr)
+            sys.exit(e.exit_code)
         return
     try:
         step, scores = saved_run.evaluate_checkpoint(FLAGS.config, FLAGS.workdir, FLAGS.checkpoint)

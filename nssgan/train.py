@@ -26,9 +26,10 @@ from nssgan.divergence import (
 )
 from nssgan.forward import sample_latent
 from nssgan.sharding import DATA_AXIS, make_mesh
+from nssgan.signals import StopOnSignal, TrainingInterrupted
 from nssgan.state import GANState
 
-__all__ = ['TrainingDivergedError', 'train_and_evaluate']
+__all__ = ['TrainingDivergedError', 'TrainingInterrupted', 'train_and_evaluate']
 
 
 @functools.lru_cache(maxsize=8)
@@ -96,7 +97,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
     checkpointer = checkpointing.Checkpointer(workdir, max_to_keep=config.keep_checkpoints)
     best = BestCheckpoint(config, workdir) if config.eval.every else None
 
-    with jax.set_mesh(mesh):
+    with jax.set_mesh(mesh), StopOnSignal() as stop:
         init, step_fn, sample_fn, norms_fn = _compiled_functions(frozen, spec, mesh)
         key = jax.random.PRNGKey(config.seed)
         state = checkpointer.restore(
@@ -122,6 +123,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
         step_num = start_step
         try:
             while step_num < config.num_train_steps:
+                if stop.received is not None:
+                    break
                 images = next(batches)['image']
                 if first_real is None:
                     first_real = images[: config.num_samples]
@@ -162,8 +165,20 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
                 if best is not None and (step_num % config.eval.every == 0 or last):
                     scores = best.evaluate(state, step_num)
                     writer.write_scalars(step_num, {f'eval/{k}': v for k, v in scores.items()})
+            if stop.received is not None and step_num < config.num_train_steps:
+                if step_num != checkpointer.latest_step() and step_num > start_step:
+                    _save_if_finite(checkpointer, step_num, state, metrics)
+                checkpointer.wait_until_finished()
+                raise TrainingInterrupted(
+                    stop.received, checkpointer.latest_step(), checkpointer.directory
+                )
+        except TrainingInterrupted:
+            raise
         except KeyboardInterrupt:
-            if step_num > start_step and step_num != checkpointer.latest_step():
+            # Raised by code other than the signal handler (which only sets a flag): the
+            # state is saved only if it is live, i.e. not donated to an unfinished step.
+            live = not any(x.is_deleted() for x in jax.tree.leaves(state))
+            if live and step_num > start_step and step_num != checkpointer.latest_step():
                 _save_if_finite(checkpointer, step_num, state, metrics)
                 logging.warning(
                     'Interrupted: saved step %d in %s.', step_num, checkpointer.directory

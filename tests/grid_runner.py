@@ -48,7 +48,14 @@ def grid_config(scheme: str, penalty: str, loss: str) -> ml_collections.ConfigDi
 
 def run_combo(combo: tuple[str, str, str]) -> dict:
     """Two jitted steps and an evaluation of ``combo``; what the test asserts on."""
-    config = grid_config(*combo)
+    try:
+        return _run(grid_config(*combo))
+    finally:
+        for name in EXTRA_SCHEMES:  # Leave the registry as it was (in-process runs).
+            schemes.SCHEMES.pop(name, None)
+
+
+def _run(config: ml_collections.ConfigDict) -> dict:
     spec = validation.validate(config, num_devices=1, num_processes=1)
     frozen = ml_collections.FrozenConfigDict(config)
     state = step.create_state(frozen, spec, jax.random.PRNGKey(0))

@@ -9,6 +9,8 @@ import sys
 
 import jax
 import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
 
 from nssgan import data, step
 from nssgan.base_config import base_config
@@ -114,3 +116,13 @@ def assert_one_line_error(result, pattern):
     assert 'Traceback' not in result.stderr, result.stderr[-3000:]
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith('error: ') and pattern in last, result.stderr[-3000:]
+
+
+def checkpoint_leaves(path) -> dict[str, np.ndarray]:
+    """{key path: array} of the Orbax checkpoint at ``path`` (a step directory), read
+    without a target structure."""
+    tree = ocp.StandardCheckpointer().restore(os.path.join(path, 'default'))
+    return {
+        jax.tree_util.keystr(k): np.asarray(v)
+        for k, v in jax.tree_util.tree_flatten_with_path(tree)[0]
+    }

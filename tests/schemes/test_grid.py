@@ -2,8 +2,8 @@
 registries: a few jitted steps stay finite, log what the scheme and penalty log, and
 the samples score on the embedded metrics. A new scheme or penalty is covered here
 without a test written for it (``toy`` stands for a scheme added as one module and one
-registry line). The runs are tiny and spread over one worker process per core
-(``grid_runner``)."""
+registry line). The runs are tiny; without pytest-xdist they are spread over one worker
+process per core (``grid_runner``)."""
 
 import concurrent.futures
 import itertools
@@ -46,6 +46,10 @@ def _refusal(combo):
 @pytest.fixture(scope='module')
 def grid_results():
     accepted = [combo for combo in GRID if _refusal(combo) is None]
+    if int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1')) > 1:
+        # pytest-xdist already keeps every core busy: run here, while the other
+        # workers run the other test files.
+        return {combo: grid_runner.run_combo(combo) for combo in accepted}
     workers = min(2, os.cpu_count() or 1)
     context = multiprocessing.get_context('spawn')
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:

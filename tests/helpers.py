@@ -126,3 +126,8 @@ def checkpoint_leaves(path) -> dict[str, np.ndarray]:
         jax.tree_util.keystr(k): np.asarray(v)
         for k, v in jax.tree_util.tree_flatten_with_path(tree)[0]
     }
+
+
+def assert_trees_equal(a, b):
+    """Two pytrees of the same structure, equal leaf by leaf (bitwise)."""
+    jax.tree.map(np.testing.assert_array_equal, a, b)

@@ -11,12 +11,8 @@ import numpy as np
 
 from nssgan import data, schemes, step, validation
 
-from helpers import run_steps, tiny_dcgan_config, tiny_mlp_config
+from helpers import assert_trees_equal, run_steps, tiny_dcgan_config, tiny_mlp_config
 from schemes.toy_scheme import ToyScheme
-
-
-def _assert_trees_equal(a, b):
-    jax.tree.map(np.testing.assert_array_equal, a, b)
 
 
 def _max_abs_difference(a, b):
@@ -37,7 +33,7 @@ def test_same_seed_same_run_and_other_seed_differs():
     config = tiny_mlp_config()
     first, metrics = run_steps(config, 3)
     second, _ = run_steps(config, 3)
-    _assert_trees_equal(first, second)
+    assert_trees_equal(first, second)
     other, _ = run_steps(tiny_mlp_config(seed=1), 3)
     assert _max_abs_difference(first.generator.params, other.generator.params) > 1e-3
     assert set(metrics[0]) >= {'d_loss', 'g_loss', 'd_real_logit', 'd_fake_logit'}

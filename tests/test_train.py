@@ -6,17 +6,12 @@ import os
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 from clu import metric_writers, periodic_actions  # noqa: F401  (they jit at import)
 
 from nssgan import checkpointing, data, losses, train, validation
 
-from helpers import tiny_dcgan_config, tiny_mlp_config
-
-
-def _assert_trees_equal(a, b):
-    jax.tree.map(np.testing.assert_array_equal, a, b)
+from helpers import assert_trees_equal, tiny_dcgan_config, tiny_mlp_config
 
 
 def _train(config, workdir, monkeypatch=None, interrupt_after=None):
@@ -53,7 +48,7 @@ def test_interrupted_and_resumed_run_equals_uninterrupted_run(tmp_path, monkeypa
     resumed = _train(config, tmp_path / 'b')
 
     assert int(resumed.step) == 6
-    _assert_trees_equal(uninterrupted, resumed)  # Bitwise on CPU.
+    assert_trees_equal(uninterrupted, resumed)  # Bitwise on CPU.
     assert sorted(os.listdir(tmp_path / 'b' / 'checkpoints')) == ['3', '6']
     samples = sorted(glob.glob(str(tmp_path / 'a' / 'samples' / '*.png')))
     assert [os.path.basename(s) for s in samples] == ['step_0000003.png', 'step_0000006.png']

@@ -62,7 +62,7 @@ def test_periodic_checkpoints_keep_the_latest_n(tmp_path):
     assert sorted(os.listdir(tmp_path / 'checkpoints'), key=int) == ['6', '8']
 
 
-def test_corrupt_checkpoint_is_reported_with_the_fix(tmp_path):
+def test_a_run_whose_only_checkpoint_is_corrupt_stops_with_the_fix(tmp_path):
     config = tiny_mlp_config(num_train_steps=2)
     _train(config, tmp_path)
     for path in glob.glob(str(tmp_path / 'checkpoints' / '2' / '**' / '*'), recursive=True):
@@ -70,9 +70,11 @@ def test_corrupt_checkpoint_is_reported_with_the_fix(tmp_path):
             with open(path, 'wb') as f:
                 f.write(b'garbage')
     with pytest.raises(
-        checkpointing.CheckpointError, match=r'cannot restore the checkpoint .*2.* Remove'
+        checkpointing.CheckpointError,
+        match=r'no checkpoint in \S+checkpoints is good \(step 2: .*\)\. Move that directory',
     ):
         _train(tiny_mlp_config(num_train_steps=4), tmp_path)
+    assert os.listdir(tmp_path / 'checkpoints') == ['2']  # Left as it was, for a look.
 
 
 def test_divergence_stops_without_saving_the_diverged_state(tmp_path, monkeypatch):

@@ -44,8 +44,42 @@ flags.DEFINE_enum(
 flags.DEFINE_bool(
     'distributed', False, 'Call jax.distributed.initialize() first (multi-host runs).'
 )
+flags.DEFINE_bool(
+    'allow_config_change',
+    False,
+    'Continue a checkpoint trained with another trajectory config (config.json records '
+    'the change); without it such a resume stops with the changed fields.',
+)
 config_flags.DEFINE_config_file('config', None, 'Training config file.', lock_config=True)
 flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def _flag_error(e: Exception, argv: list[str]) -> str:
+    """One line for what ``FLAGS(argv)`` raised: an unknown config field, a config
+    file that does not load, or a bad flag value."""
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    if isinstance(e, (AttributeError, KeyError)) and lines:
+        field = lines[0].strip('\'"')
+        given = [a.split('=')[0] for a in argv if a.startswith('--config.') and field in a]
+        hint = f' {" ".join(lines[1:])}' if len(lines) > 1 else ''
+        where = f' (given as {given[0]})' if given else ''
+        return (
+            f'the config has no field {field!r}{where}.{hint} Its fields are those of '
+            f'nssgan/base_config.py and the config file.'
+        )
+    if isinstance(e, OSError) and lines:
+        return f'cannot load the config file: {lines[-1]}. Give one of configs/*.py.'
+    if len(lines) > 1:  # A flag whose message holds a traceback: its first and last lines.
+        return f'{lines[0].rstrip(":")}: {lines[-1]}'
+    return lines[0] if lines else type(e).__name__
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """Parses the command line; a problem with it ends the process with one line."""
+    try:
+        return FLAGS(argv)
+    except Exception as e:  # absl and ml_collections raise several types
+        sys.exit(f'error: {_flag_error(e, argv)}')
 
 
 def main(argv):
@@ -65,15 +99,23 @@ def main(argv):
         data.DatasetError,
         checkpointing.CheckpointError,
         train.TrainingDivergedError,
+        train.WorkdirInUseError,
     )
     if FLAGS.mode == 'train':
         try:
-            train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+            state = train.train_and_evaluate(
+                FLAGS.config, FLAGS.workdir, allow_config_change=FLAGS.allow_config_change
+            )
         except errors as e:
             sys.exit(f'error: {e}')
         except train.TrainingInterrupted as e:
             print(f'interrupted: {e}', file=sys.stderr)
             sys.exit(e.exit_code)
+        print(
+            f'complete: step {int(state.step)} of {FLAGS.config.num_train_steps} in '
+            f'{FLAGS.workdir}.',
+            file=sys.stderr,
+        )
         return
     try:
         step, scores = saved_run.evaluate_checkpoint(FLAGS.config, FLAGS.workdir, FLAGS.checkpoint)
@@ -89,4 +131,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -1,4 +1,7 @@
-"""Quantities the trainer logs about D that change nothing: input-gradient norms."""
+"""Quantities the trainer logs that change nothing: D's input-gradient norms, and the
+process's memory."""
+
+import os
 
 import jax
 import jax.numpy as jnp
@@ -39,3 +42,20 @@ def gradient_norms(state: GANState, batch: dict[str, jax.Array], config) -> dict
                 gradients.norms(gradients.input_gradients(d_fn, x))
             )
     return out
+
+
+def memory_usage() -> dict[str, float]:
+    """``host_memory_mb``: this process's resident memory (Linux); and, where the device
+    reports it (GPU, TPU; not XLA:CPU, whose buffers are host memory),
+    ``device_memory_mb``: the bytes in use on this process's first device."""
+    usage = {}
+    try:
+        with open('/proc/self/statm') as f:
+            resident_pages = int(f.read().split()[1])
+        usage['host_memory_mb'] = resident_pages * os.sysconf('SC_PAGE_SIZE') / 2**20
+    except (OSError, ValueError, IndexError):
+        pass
+    stats = jax.local_devices()[0].memory_stats()
+    if stats and 'bytes_in_use' in stats:
+        usage['device_memory_mb'] = stats['bytes_in_use'] / 2**20
+    return usage

@@ -1,6 +1,8 @@
-"""What a run writes into its workdir besides checkpoints: ``config.json``, the
-hyper-parameters for TensorBoard, and the sample grids (PNG and TensorBoard image)."""
+"""What a run writes into its workdir besides checkpoints: ``config.json`` (with its
+resumes), the hyper-parameters for TensorBoard, and the sample grids (PNG and
+TensorBoard image)."""
 
+import json
 import os
 from typing import Any
 
@@ -19,9 +21,22 @@ def write_text_atomic(path: str, text: str) -> None:
     os.replace(temporary, path)
 
 
-def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
-    """``<workdir>/config.json``."""
-    write_text_atomic(os.path.join(workdir, 'config.json'), config.to_json_best_effort(indent=2))
+def write_config(workdir: str, config: ml_collections.ConfigDict, resumes: list[dict] = ()) -> None:
+    """``<workdir>/config.json``: the config the run uses now, and under ``resumes``
+    one entry per restart from a checkpoint (step, time, host, pid, changed fields)."""
+    content = json.loads(config.to_json_best_effort())
+    content['resumes'] = list(resumes)
+    write_text_atomic(os.path.join(workdir, 'config.json'), json.dumps(content, indent=2))
+
+
+def read_resumes(workdir: str) -> list[dict]:
+    """The ``resumes`` recorded in ``<workdir>/config.json`` ([] if none or unreadable)."""
+    try:
+        with open(os.path.join(workdir, 'config.json')) as f:
+            resumes = json.load(f).get('resumes', [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return resumes if isinstance(resumes, list) else []
 
 
 def flat_hparams(config: ml_collections.ConfigDict) -> dict[str, Any]:

@@ -1,22 +1,36 @@
 """The training loop: data → step → logs, samples, checkpoints and evaluation.
 
 ``train_and_evaluate(config, workdir)`` checks the config, builds the data stream and
-the compiled step (``nssgan.step``) on a device mesh, resumes from the latest
+the compiled step (``nssgan.step``) on a device mesh, resumes from the newest good
 checkpoint and runs to ``config.num_train_steps``. Everything a step computes lives in
 ``nssgan.step``; this module only drives it and writes its outputs.
 """
 
 import functools
 import logging
+import os
+import socket
+import time
 
 import jax
 import ml_collections
 import numpy as np
-from clu import metric_writers, periodic_actions
+from clu import periodic_actions
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from nssgan import checkpointing, data, diagnostics, run_outputs, sampling, step, validation
+from nssgan import (
+    checkpointing,
+    data,
+    diagnostics,
+    event_log,
+    fingerprint,
+    run_outputs,
+    sampling,
+    step,
+    validation,
+    workdir_lock,
+)
 from nssgan.best_checkpoint import BestCheckpoint
 from nssgan.divergence import (
     TrainingDivergedError,
@@ -28,8 +42,14 @@ from nssgan.forward import sample_latent
 from nssgan.sharding import DATA_AXIS, make_mesh
 from nssgan.signals import StopOnSignal, TrainingInterrupted
 from nssgan.state import GANState
+from nssgan.workdir_lock import WorkdirInUseError
 
-__all__ = ['TrainingDivergedError', 'TrainingInterrupted', 'train_and_evaluate']
+__all__ = [
+    'TrainingDivergedError',
+    'TrainingInterrupted',
+    'WorkdirInUseError',
+    'train_and_evaluate',
+]
 
 
 @functools.lru_cache(maxsize=8)
@@ -61,25 +81,54 @@ def _compiled_functions(config: ml_collections.FrozenConfigDict, spec, mesh: Mes
 _finite_leaves = jax.jit(finite_leaves)
 
 
-def _save_if_finite(checkpointer, step_num: int, state: GANState, metrics) -> None:
+def _save_if_finite(checkpointer, step_num: int, state: GANState, metrics, record) -> None:
     """Saves ``state`` unless its step's metrics or any of its leaves are non-finite."""
     check_finite(jax.device_get(metrics), step_num, checkpointer)
     check_finite_state(jax.device_get(_finite_leaves(state)), step_num, checkpointer)
-    checkpointer.save(step_num, state)
+    checkpointer.save(step_num, state, record)
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANState:
+def _config_check(config, workdir: str, trajectory: dict, allow_change: bool):
+    """``check_record`` for ``Checkpointer.restore_newest_good``: refuses a checkpoint
+    trained with another trajectory config unless ``allow_change``; notes the change."""
+    changes = []
+
+    def check(step_num: int, record: dict) -> bool:
+        saved = record.get('config')
+        changes[:] = fingerprint.differences(saved, trajectory) if saved is not None else []
+        if changes and not allow_change:
+            raise validation.ConfigError(
+                f'the checkpoint at step {step_num} in {workdir} was trained with another '
+                f'config ({"; ".join(changes)}). Resume with its config '
+                f'({os.path.join(workdir, "config.json")}), use a fresh --workdir, or pass '
+                f'--allow_config_change to continue with this one deliberately.'
+            )
+        if changes:
+            logging.warning(
+                'Continuing step %d with a changed config: %s', step_num, '; '.join(changes)
+            )
+        return bool(changes)
+
+    return check, changes
+
+
+def train_and_evaluate(
+    config: ml_collections.ConfigDict, workdir: str, *, allow_config_change: bool = False
+) -> GANState:
     """Trains (or resumes training of) the GAN of ``config`` in ``workdir``.
 
-    Checks the config and the data before compiling anything; resumes from the
-    latest checkpoint in ``<workdir>/checkpoints``; writes the config
-    (``config.json``), TensorBoard events, PNG sample grids under
-    ``<workdir>/samples`` and checkpoints as it goes.
+    Checks the config, the workdir and the data before compiling anything; takes the
+    workdir's lock (one trainer per workdir); resumes from the newest good checkpoint
+    in ``<workdir>/checkpoints`` (refusing one trained with another trajectory config
+    unless ``allow_config_change``); writes the config (``config.json``), TensorBoard
+    events, PNG sample grids under ``<workdir>/samples`` and checkpoints as it goes.
+    A run that is already complete returns its final state and writes nothing.
 
     Returns:
       The final state.
     """
     spec = validation.validate(config)
+    validation.check_workdir(workdir)
     dataset = data.make_dataset(
         config.dataset,
         batch_size=config.batch_size * config.n_dis,
@@ -87,28 +136,63 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
         seed=config.seed,
         data_dir=config.data_dir,
     )
-    frozen = ml_collections.FrozenConfigDict(config)
+    with workdir_lock.lock_run(workdir):
+        return _train(config, workdir, spec, dataset, allow_config_change)
 
+
+def _train(config, workdir, spec, dataset, allow_config_change) -> GANState:
+    checkpointer = checkpointing.Checkpointer(workdir, max_to_keep=config.keep_checkpoints)
+    try:
+        return _run_loop(config, workdir, spec, dataset, allow_config_change, checkpointer)
+    finally:
+        checkpointer.close()
+
+
+def _run_loop(config, workdir, spec, dataset, allow_config_change, checkpointer) -> GANState:
+    frozen = ml_collections.FrozenConfigDict(config)
+    trajectory = fingerprint.trajectory_config(config)
     mesh = make_mesh()
     replicated = NamedSharding(mesh, P())
     batch_sharding = NamedSharding(mesh, P(None, DATA_AXIS))
     is_chief = jax.process_index() == 0
-    writer = metric_writers.create_default_writer(workdir, just_logging=not is_chief)
-    checkpointer = checkpointing.Checkpointer(workdir, max_to_keep=config.keep_checkpoints)
-    best = BestCheckpoint(config, workdir) if config.eval.every else None
-
     with jax.set_mesh(mesh), StopOnSignal() as stop:
         init, step_fn, sample_fn, norms_fn = _compiled_functions(frozen, spec, mesh)
         key = jax.random.PRNGKey(config.seed)
-        state = checkpointer.restore(
-            checkpointing.abstract_like(jax.eval_shape(init, key), replicated)
+        check_record, changes = _config_check(config, workdir, trajectory, allow_config_change)
+        restored = checkpointer.restore_newest_good(
+            checkpointing.abstract_like(jax.eval_shape(init, key), replicated), check_record
         )
-        if state is None:
+        if restored is None:
             state = init(key)
-            writer.write_hparams(run_outputs.flat_hparams(config))
-            if is_chief:
-                run_outputs.write_config(workdir, config)
+        else:
+            state = restored[0]
         start_step = int(state.step)
+        if start_step >= config.num_train_steps:
+            logging.info(
+                'The run in %s is complete (step %d of %d); nothing to train.',
+                workdir,
+                start_step,
+                config.num_train_steps,
+            )
+            return state
+        writer = event_log.create_writer(workdir, is_chief=is_chief, resumed=restored is not None)
+        if is_chief:
+            resumes = run_outputs.read_resumes(workdir) if restored is not None else []
+            if restored is not None:
+                resumes.append(
+                    {
+                        'step': start_step,
+                        'time': time.strftime('%Y-%m-%d %H:%M:%S %Z'),
+                        'host': socket.gethostname(),
+                        'pid': os.getpid(),
+                        'config_changes': list(changes),
+                    }
+                )
+            run_outputs.write_config(workdir, config, resumes)
+        if restored is None:
+            writer.write_hparams(run_outputs.flat_hparams(config))
+        best = BestCheckpoint(config, workdir) if config.eval.every else None
+        record = {'config': trajectory}
         fixed_z = sample_latent(
             jax.random.PRNGKey(config.seed + 1), config.num_samples, config.model.latent_dim
         )
@@ -150,6 +234,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
                     if config.get('log_grad_norms', True):
                         summary.update({k: float(v) for k, v in norms_fn(state, batch).items()})
                     check_finite(summary, step_num, checkpointer)
+                    summary.update(diagnostics.memory_usage())
                     writer.write_scalars(step_num, summary)
                 if step_num % config.sample_every == 0 or last:
                     run_outputs.write_samples(
@@ -161,13 +246,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
                         first_real,
                     )
                 if step_num % config.checkpoint_every == 0 or last:
-                    _save_if_finite(checkpointer, step_num, state, metrics)
+                    _save_if_finite(checkpointer, step_num, state, metrics, record)
                 if best is not None and (step_num % config.eval.every == 0 or last):
                     scores = best.evaluate(state, step_num)
                     writer.write_scalars(step_num, {f'eval/{k}': v for k, v in scores.items()})
             if stop.received is not None and step_num < config.num_train_steps:
                 if step_num != checkpointer.latest_step() and step_num > start_step:
-                    _save_if_finite(checkpointer, step_num, state, metrics)
+                    _save_if_finite(checkpointer, step_num, state, metrics, record)
                 checkpointer.wait_until_finished()
                 raise TrainingInterrupted(
                     stop.received, checkpointer.latest_step(), checkpointer.directory
@@ -179,7 +264,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
             # state is saved only if it is live, i.e. not donated to an unfinished step.
             live = not any(x.is_deleted() for x in jax.tree.leaves(state))
             if live and step_num > start_step and step_num != checkpointer.latest_step():
-                _save_if_finite(checkpointer, step_num, state, metrics)
+                _save_if_finite(checkpointer, step_num, state, metrics, record)
                 logging.warning(
                     'Interrupted: saved step %d in %s.', step_num, checkpointer.directory
                 )
@@ -187,6 +272,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> GANSt
         finally:
             checkpointer.wait_until_finished()
             if best is not None:
-                best.checkpointer.wait_until_finished()
+                best.checkpointer.close()
             writer.flush()
     return state

@@ -5,6 +5,8 @@ the bad value and what would be valid.
 """
 
 import math
+import os
+import socket
 
 import jax
 import ml_collections
@@ -112,3 +114,26 @@ def validate(
             f'{num_processes} processes; use a multiple of {num_processes}.'
         )
     return spec
+
+
+def check_workdir(workdir) -> None:
+    """Raises ``ConfigError`` unless ``workdir`` names a directory that exists (or can
+    be created) and that this process can write to; creates it."""
+    if not workdir or not str(workdir).strip():
+        raise ConfigError(
+            '--workdir is empty; give the directory for checkpoints, samples and logs, '
+            'e.g. --workdir=runs/nss.'
+        )
+    workdir = os.fspath(workdir)
+    probe = os.path.join(workdir, f'.write-test-{socket.gethostname()}-{os.getpid()}')
+    try:
+        os.makedirs(workdir, exist_ok=True)
+        with open(probe, 'w'):
+            pass
+        os.remove(probe)
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise ConfigError(
+            f'--workdir={workdir} cannot be used ({reason}: {e.filename or workdir}); '
+            f'give a directory this process can create and write to.'
+        ) from None

@@ -1,6 +1,6 @@
 """Embedded datasets and the TFDS pipeline, as step-indexed batch streams."""
 
-from nssgan.data.base import Batch, Dataset
+from nssgan.data.base import PREPROCESSING_VERSION, Batch, Dataset
 from nssgan.data.hadamard import hadamard_bases, hadamard_coefficients, hadamard_images
 from nssgan.data.registry import (
     DATASETS,
@@ -19,6 +19,7 @@ __all__ = [
     'DatasetError',
     'DatasetNotPreparedError',
     'EMBEDDED_DATASETS',
+    'PREPROCESSING_VERSION',
     'TFDS_DATASETS',
     'dataset_spec',
     'hadamard_bases',

@@ -15,6 +15,10 @@ from nssgan.data.spec import DatasetError, DataSpec
 
 Batch = dict[str, np.ndarray]
 
+# Bump when any dataset yields other images for the same arguments (decoding, resizing,
+# scaling): cached statistics of the real data (FID) are keyed by it.
+PREPROCESSING_VERSION = 1
+
 
 def step_rng(seed: int, *keys: int) -> np.random.Generator:
     """A NumPy generator that is a pure function of ``seed`` and ``keys``.

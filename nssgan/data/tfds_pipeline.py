@@ -124,6 +124,7 @@ class TfdsDataset(Dataset):
         self.split = split or DEFAULT_SPLITS.get(spec.name, 'train')
         self.shuffle_buffer = shuffle_buffer
         builder = tfds.builder(spec.name, data_dir=data_dir)
+        self.data_dir = _data_dir_root(builder, spec.name)
         self._has_label = 'label' in builder.info.features
         local_split = tfds.even_splits(self.split, n=self.process_count, drop_remainder=True)[
             self.process_index

@@ -14,6 +14,8 @@ and STL-10) generated samples against the training set's statistics, IS with 10
 splits, each reported as mean ± std over independent runs (20 in the NSS paper).
 """
 
+import hashlib
+import json
 import logging
 import math
 import os
@@ -26,7 +28,7 @@ from nssgan.evaluation import digit_classifier, embedded, inception
 from nssgan.evaluation.frechet import frechet_distance, gaussian_statistics
 from nssgan.evaluation.scores import inception_score, kernel_inception_distance
 
-STATS_VERSION = 1
+STATS_VERSION = 2
 KID_FEATURES = 5_000  # Real features kept for KID (its subsets hold 1,000).
 
 # The metric that picks the best checkpoint, per dataset kind, and its direction.
@@ -77,30 +79,71 @@ def check_eval_config(config) -> None:
                 f'config.eval.inception_weights={path!r} does not exist; make it with '
                 f'`{inception.converter_command(path)}`.'
             )
+        inception.load_inception(path)  # Its one-line error names the converter.
 
 
-def _stats_path(stats_dir: str, dataset: str, image_size: int, num_samples: int) -> str:
-    name = dataset.replace('/', '_')
+def weights_checksum(path: str) -> str:
+    """SHA-256 of the file at ``path`` (the FID Inception weights)."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def statistics_key(dataset, num_samples: int, weights_sha256: str) -> dict:
+    """What the real statistics depend on: the data source (dataset, split, data_dir,
+    seed), its preprocessing (resolution, pipeline version), the sample count and the
+    Inception weights."""
+    return {
+        'dataset': dataset.spec.name,
+        'split': getattr(dataset, 'split', 'train'),
+        'data_dir': os.path.abspath(dataset.data_dir) if getattr(dataset, 'data_dir', None) else '',
+        'seed': int(dataset.seed),
+        'image_size': int(dataset.spec.shape[0]),
+        'preprocessing': data.PREPROCESSING_VERSION,
+        'num_samples': int(num_samples),
+        'inception_sha256': weights_sha256,
+        'version': STATS_VERSION,
+    }
+
+
+def _stats_path(stats_dir: str, key: dict) -> str:
+    name = key['dataset'].replace('/', '_')
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return os.path.join(
-        stats_dir, f'fid_stats_{name}_{image_size}px_{num_samples}_v{STATS_VERSION}.npz'
+        stats_dir, f'fid_stats_{name}_{key["image_size"]}px_{key["num_samples"]}_{digest}.npz'
     )
 
 
 def real_statistics(
-    dataset, variables, *, num_samples: int, stats_dir: str, batch_size: int = 250
+    dataset,
+    variables,
+    *,
+    num_samples: int,
+    stats_dir: str,
+    weights_sha256: str,
+    batch_size: int = 250,
 ) -> dict[str, np.ndarray]:
     """{'mu', 'sigma', 'kid_features'} of the real data's pool3 features, from the
     cache in ``stats_dir`` or computed (from ``num_samples`` images of the dataset's
     stream, seed order) and then cached.
 
+    The cache file is named by a hash of ``statistics_key`` and holds that key, so
+    statistics are never reused for other data, preprocessing or Inception weights.
+
     Args:
       dataset: an ``nssgan.data.Dataset`` (its batches give the images).
       variables: the FID Inception's variables.
+      weights_sha256: ``weights_checksum`` of the file ``variables`` came from.
     """
-    path = _stats_path(stats_dir, dataset.spec.name, dataset.spec.shape[0], num_samples)
+    key = statistics_key(dataset, num_samples, weights_sha256)
+    path = _stats_path(stats_dir, key)
     if os.path.exists(path):
         try:
             with np.load(path) as cached:
+                if json.loads(str(cached['key'])) != key:
+                    raise ValueError('it was computed for other data or weights')
                 return {k: cached[k] for k in ('mu', 'sigma', 'kid_features')}
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
             logging.warning(
@@ -118,8 +161,8 @@ def real_statistics(
     mu, sigma = gaussian_statistics(features)
     stats = {'mu': mu, 'sigma': sigma, 'kid_features': features[:KID_FEATURES].astype(np.float32)}
     os.makedirs(stats_dir, exist_ok=True)
-    tmp = path + '.tmp.npz'
-    np.savez(tmp, **stats)
+    tmp = f'{path}.tmp-{os.getpid()}.npz'
+    np.savez(tmp, key=json.dumps(key, sort_keys=True), **stats)
     os.replace(tmp, path)
     return stats
 
@@ -154,11 +197,16 @@ class Evaluator:
             if dataset is None:
                 raise ValueError("FID needs the real data: pass the run's dataset.")
             self._inception = inception.load_inception(config.eval.inception_weights)
+            weights_sha256 = weights_checksum(config.eval.inception_weights)
             stats_dir = config.eval.stats_dir or os.path.join(
                 digit_classifier.default_cache_dir(), 'fid_stats'
             )
             self._real = real_statistics(
-                dataset, self._inception, num_samples=config.eval.num_samples, stats_dir=stats_dir
+                dataset,
+                self._inception,
+                num_samples=config.eval.num_samples,
+                stats_dir=stats_dir,
+                weights_sha256=weights_sha256,
             )
 
     def __call__(self, samples) -> dict[str, float]:

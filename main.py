@@ -6,6 +6,8 @@ scores the latest (or ``--checkpoint=best``) checkpoint in DIR with the run's me
 and prints a table.
 """
 
+import re
+import signal
 import sys
 
 from nssgan import console
@@ -58,10 +60,12 @@ def _flag_error(e: Exception, argv: list[str]) -> str:
     """One line for what ``FLAGS(argv)`` raised: an unknown config field, a config
     file that does not load, or a bad flag value."""
     lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
-    if isinstance(e, (AttributeError, KeyError)) and lines:
-        field = lines[0].strip('\'"')
+    if isinstance(e, (AttributeError, KeyError)):  # An override of a field that is not there.
+        names = re.findall(r'[A-Za-z_]\w*', str(e))
+        field = names[0] if names else str(e)
         given = [a.split('=')[0] for a in argv if a.startswith('--config.') and field in a]
-        hint = f' {" ".join(lines[1:])}' if len(lines) > 1 else ''
+        suggestion = re.search(r'Did you mean \W*"(\w+)"', str(e))
+        hint = f' Did you mean {suggestion.group(1)!r}?' if suggestion else ''
         where = f' (given as {given[0]})' if given else ''
         return (
             f'the config has no field {field!r}{where}.{hint} Its fields are those of '
@@ -77,7 +81,9 @@ def _flag_error(e: Exception, argv: list[str]) -> str:
 def parse_flags(argv: list[str]) -> list[str]:
     """Parses the command line; a problem with it ends the process with one line."""
     try:
-        return FLAGS(argv)
+        remaining = FLAGS(argv)
+        hasattr(FLAGS.config, 'keys')  # A config file that failed to load raises here.
+        return remaining
     except Exception as e:  # absl and ml_collections raise several types
         sys.exit(f'error: {_flag_error(e, argv)}')
 
@@ -111,6 +117,11 @@ def main(argv):
         except train.TrainingInterrupted as e:
             print(f'interrupted: {e}', file=sys.stderr)
             sys.exit(e.exit_code)
+        except KeyboardInterrupt:  # Ctrl-C before training started: nothing to save.
+            print(
+                'interrupted: SIGINT before training started; nothing was saved.', file=sys.stderr
+            )
+            sys.exit(128 + signal.SIGINT)
         print(
             f'complete: step {int(state.step)} of {FLAGS.config.num_train_steps} in '
             f'{FLAGS.workdir}.',

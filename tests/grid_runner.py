@@ -49,13 +49,14 @@ def grid_config(scheme: str, penalty: str, loss: str) -> ml_collections.ConfigDi
 def run_combo(combo: tuple[str, str, str]) -> dict:
     """Two jitted steps and an evaluation of ``combo``; what the test asserts on."""
     try:
-        return _run(grid_config(*combo))
+        return run_config(grid_config(*combo))
     finally:
         for name in EXTRA_SCHEMES:  # Leave the registry as it was (in-process runs).
             schemes.SCHEMES.pop(name, None)
 
 
-def _run(config: ml_collections.ConfigDict) -> dict:
+def run_config(config: ml_collections.ConfigDict) -> dict:
+    """Two jitted steps of ``config`` and an evaluation of its samples."""
     spec = validation.validate(config, num_devices=1, num_processes=1)
     frozen = ml_collections.FrozenConfigDict(config)
     state = step.create_state(frozen, spec, jax.random.PRNGKey(0))

@@ -70,3 +70,23 @@ def test_a_bad_scheme_setting_is_a_one_line_error(tmp_path):
         '--config=configs/default.py', f'--workdir={tmp_path}', '--config.stabilizer.nss.T=0'
     )
     assert_one_line_error(result, 'config.stabilizer.nss.T=0 must be a positive integer')
+
+
+@pytest.mark.parametrize(
+    'args, expected',
+    [
+        (('--config.nonexistent_field=1',), "no field 'nonexistent_field'"),
+        (
+            ('--config.batchsize=8',),
+            "no field 'batchsize' (given as --config.batchsize). Did you mean 'batch_size'?",
+        ),
+        (('--config=configs/no_such_file.py',), 'No such file or directory'),
+        (('--config=configs/nss_celeba.py:nonsense',), "'nonsense'"),
+        (('--workdir=',), '--workdir is empty'),
+    ],
+    ids=['unknown_field', 'typo', 'missing_config_file', 'unknown_variant', 'empty_workdir'],
+)
+def test_command_line_mistakes_are_one_line_errors(tmp_path, args, expected):
+    result = run_main('--config=configs/default.py', f'--workdir={tmp_path}', *args)
+    assert_one_line_error(result, expected)
+    assert len(result.stderr.strip().splitlines()) <= 2, result.stderr

@@ -1,6 +1,7 @@
-"""SIGTERM and SIGINT sent to a real training process: it finishes the step, saves the
-live state, says so in one line and exits with 128 + the signal's number; a second
-Ctrl-C does not break the save; the resumed run equals the uninterrupted one bitwise."""
+"""SIGTERM and SIGINT sent to a real training process at several moments: it finishes
+the step, saves the live state, says so in one line and exits with 128 + the signal's
+number; a second Ctrl-C does not break the save; every resumed run equals the
+uninterrupted one bitwise."""
 
 import os
 import re
@@ -10,7 +11,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
 from helpers import ROOT, checkpoint_leaves, run_main
 
@@ -28,14 +28,16 @@ ARGS = (
 )
 
 
-def _train_until_signalled(workdir, signum, after_step=30, times=1):
-    """Starts main.py, sends ``signum`` ``times`` times (0.1 s apart) once it logged a
-    step ≥ ``after_step``; returns (exit code, stderr after the signal)."""
+def _train_until_signalled(workdir, signum, after_step=30, times=1, extra=()):
+    """Starts main.py (with ``extra`` flags), sends ``signum`` ``times`` times (0.1 s
+    apart) once it logged a step ≥ ``after_step``; returns (exit code, stderr after the
+    signal)."""
     process = subprocess.Popen(
         [
             sys.executable,
             'main.py',
             *ARGS,
+            *extra,
             '--config.num_train_steps=1000000',
             f'--workdir={workdir}',
         ],
@@ -59,33 +61,44 @@ def _train_until_signalled(workdir, signum, after_step=30, times=1):
     return process.returncode, rest
 
 
-@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT], ids=['SIGTERM', 'SIGINT'])
-def test_a_signal_saves_the_live_state_and_the_resumed_run_is_bitwise_equal(tmp_path, signum):
-    # Ctrl-C is sent twice, as impatient users do: the second must not break the save.
-    times = 2 if signum == signal.SIGINT else 1
-    code, stderr = _train_until_signalled(tmp_path / 'run', signum, times=times)
-    assert code == 128 + signum, stderr[-3000:]
-    assert 'Traceback' not in stderr, stderr[-3000:]
-    last = stderr.strip().splitlines()[-1]
-    saved = re.fullmatch(
-        rf'interrupted: {signal.Signals(signum).name}: saved step (\d+) in \S+checkpoints\. '
-        r'Run the same command to resume\.',
-        last,
-    )
-    assert saved, last
-    step = int(saved.group(1))
-    assert step >= 30
-    checkpoints = os.listdir(tmp_path / 'run' / 'checkpoints')
-    assert str(step) in checkpoints and not [c for c in checkpoints if 'tmp' in c]
-    if signum == signal.SIGINT:
-        return  # The resume is checked once, after SIGTERM.
-    for workdir in ('run', 'straight'):
+# (signal, times sent, extra flags): during training steps, and with a checkpoint saved
+# after every step, so that the signal (and a second Ctrl-C) lands while an asynchronous
+# save is being written.
+MOMENTS = [
+    (signal.SIGTERM, 1, ()),
+    (signal.SIGINT, 2, ()),
+    (signal.SIGTERM, 1, ('--config.checkpoint_every=1',)),
+    (signal.SIGINT, 2, ('--config.checkpoint_every=1', '--config.keep_checkpoints=2')),
+]
+
+
+def test_signals_save_the_live_state_and_every_resumed_run_is_bitwise_equal(tmp_path):
+    stops = []
+    for i, (signum, times, extra) in enumerate(MOMENTS):
+        code, stderr = _train_until_signalled(tmp_path / str(i), signum, times=times, extra=extra)
+        assert code == 128 + signum, stderr[-3000:]
+        assert 'Traceback' not in stderr, stderr[-3000:]
+        last = stderr.strip().splitlines()[-1]
+        saved = re.fullmatch(
+            rf'interrupted: {signal.Signals(signum).name}: saved step (\d+) in '
+            r'\S+checkpoints\. Run the same command to resume\.',
+            last,
+        )
+        assert saved, last
+        stops.append(int(saved.group(1)))
+        checkpoints = os.listdir(tmp_path / str(i) / 'checkpoints')
+        assert str(stops[-1]) in checkpoints and not [c for c in checkpoints if 'tmp' in c]
+        assert stops[-1] >= 30
+    # Every interrupted run, resumed, reaches the same state as one uninterrupted run.
+    target = max(stops) + 3
+    for workdir in [*map(str, range(len(MOMENTS))), 'straight']:
         result = run_main(
-            *ARGS, f'--config.num_train_steps={step + 3}', f'--workdir={tmp_path / workdir}'
+            *ARGS, f'--config.num_train_steps={target}', f'--workdir={tmp_path / workdir}'
         )
         assert result.returncode == 0, result.stderr[-3000:]
-    resumed = checkpoint_leaves(tmp_path / 'run' / 'checkpoints' / str(step + 3))
-    straight = checkpoint_leaves(tmp_path / 'straight' / 'checkpoints' / str(step + 3))
-    assert resumed.keys() == straight.keys()
-    for path in resumed:
-        np.testing.assert_array_equal(resumed[path], straight[path], err_msg=path)
+    straight = checkpoint_leaves(tmp_path / 'straight' / 'checkpoints' / str(target))
+    for i in range(len(MOMENTS)):
+        resumed = checkpoint_leaves(tmp_path / str(i) / 'checkpoints' / str(target))
+        assert resumed.keys() == straight.keys()
+        for path in resumed:
+            np.testing.assert_array_equal(resumed[path], straight[path], err_msg=f'{i} {path}')

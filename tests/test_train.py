@@ -137,3 +137,20 @@ def test_unknown_scheme_lists_the_registered_ones():
     config.stabilizer.name = 'magic'
     with pytest.raises(validation.ConfigError, match=r"config.stabilizer.name='magic'.*none"):
         validation.validate(config)
+
+
+def test_a_workdir_that_cannot_be_written_is_a_config_error(tmp_path):
+    (tmp_path / 'file').write_text('')
+    with pytest.raises(validation.ConfigError, match=r'--workdir=\S+file/run cannot be used'):
+        validation.check_workdir(str(tmp_path / 'file' / 'run'))
+    with pytest.raises(validation.ConfigError, match='--workdir is empty'):
+        validation.check_workdir('')
+    if os.geteuid() != 0:  # root writes to read-only directories
+        os.chmod(tmp_path, 0o500)
+        try:
+            with pytest.raises(validation.ConfigError, match='Permission denied'):
+                validation.check_workdir(str(tmp_path / 'run'))
+        finally:
+            os.chmod(tmp_path, 0o700)
+    validation.check_workdir(str(tmp_path / 'new' / 'run'))
+    assert os.listdir(tmp_path / 'new' / 'run') == []

@@ -12,11 +12,27 @@ own metrics, or FID/IS/KID). The table is printed and written to ``DIR/results.m
 import argparse
 import importlib.util
 import os
+import sys
 
-import numpy as np
+from nssgan import console
 
-from nssgan import sampling, train
-from nssgan.evaluation import evaluator
+# TensorFlow (under the data pipeline) writes banners to stderr when it is first
+# imported: import it before anything else does.
+console.import_tensorflow_quietly()
+
+import numpy as np  # noqa: E402
+
+from nssgan import checkpointing, data, sampling, train, validation  # noqa: E402
+from nssgan.evaluation import evaluator  # noqa: E402
+
+# What a run can stop with, each a one-line message with the fix.
+TRAINING_ERRORS = (
+    validation.ConfigError,
+    data.DatasetError,
+    checkpointing.CheckpointError,
+    train.TrainingDivergedError,
+    train.WorkdirInUseError,
+)
 
 
 def load_config(spec: str):
@@ -74,10 +90,17 @@ def main(argv=None):
         if not sep:
             parser.error(f'{item!r} is not name=config.py[:argument]')
         specs[name] = spec
+        try:
+            load_config(spec)  # Every config loads before anything trains.
+        except (OSError, ValueError, TypeError, AttributeError) as e:
+            sys.exit(f'error: {name}={spec}: {e}')
     results = {name: [] for name in specs}
     for seed in seeds:
         for name, spec in specs.items():
-            scores = run(name, spec, seed, args.out, args.num_samples)
+            try:
+                scores = run(name, spec, seed, args.out, args.num_samples)
+            except TRAINING_ERRORS as e:
+                sys.exit(f'error: {name} seed {seed}: {e}')
             print(
                 f'{name} seed {seed}: '
                 + ', '.join(f'{k}={v:.4g}' for k, v in sorted(scores.items())),

@@ -69,6 +69,9 @@ MOMENTS = [
     (signal.SIGINT, 2, ()),
     (signal.SIGTERM, 1, ('--config.checkpoint_every=1',)),
     (signal.SIGINT, 2, ('--config.checkpoint_every=1', '--config.keep_checkpoints=2')),
+    # Killed outright, most likely in the middle of a save: it resumes from the last
+    # finalized checkpoint, taking over the lock the dead process left.
+    (signal.SIGKILL, 1, ('--config.checkpoint_every=1',)),
 ]
 
 
@@ -76,6 +79,12 @@ def test_signals_save_the_live_state_and_every_resumed_run_is_bitwise_equal(tmp_
     stops = []
     for i, (signum, times, extra) in enumerate(MOMENTS):
         code, stderr = _train_until_signalled(tmp_path / str(i), signum, times=times, extra=extra)
+        checkpoints = os.listdir(tmp_path / str(i) / 'checkpoints')
+        if signum == signal.SIGKILL:
+            assert code == -signal.SIGKILL
+            assert os.path.exists(tmp_path / str(i) / 'trainer.lock')
+            stops.append(max(int(c) for c in checkpoints if c.isdigit()))
+            continue
         assert code == 128 + signum, stderr[-3000:]
         assert 'Traceback' not in stderr, stderr[-3000:]
         last = stderr.strip().splitlines()[-1]
@@ -86,7 +95,6 @@ def test_signals_save_the_live_state_and_every_resumed_run_is_bitwise_equal(tmp_
         )
         assert saved, last
         stops.append(int(saved.group(1)))
-        checkpoints = os.listdir(tmp_path / str(i) / 'checkpoints')
         assert str(stops[-1]) in checkpoints and not [c for c in checkpoints if 'tmp' in c]
         assert stops[-1] >= 30
     # Every interrupted run, resumed, reaches the same state as one uninterrupted run.

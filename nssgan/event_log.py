@@ -2,8 +2,8 @@
 
 A run that resumes from a checkpoint repeats the steps after it that an earlier
 process had already logged (when that process was killed or crashed); those steps
-are written once: writes at or before the last step in the workdir's event files are
-dropped.
+are written to the events once: writes at or before the last step in the workdir's
+event files are dropped there (the console still shows them).
 """
 
 import glob
@@ -67,8 +67,11 @@ class AfterStep:
 
 
 def create_writer(workdir: str, *, is_chief: bool, resumed: bool):
-    """The run's writer: TensorBoard events and console lines on the chief (console
-    only elsewhere); after a resume, only steps not already in the events."""
-    last = last_written_step(workdir) if resumed and is_chief else None
-    writer = metric_writers.create_default_writer(workdir, just_logging=not is_chief)
-    return AfterStep(writer, last)
+    """The run's writer: console lines everywhere and, on the chief, TensorBoard events;
+    after a resume the events get only steps they do not hold yet (the console gets
+    every step)."""
+    if not is_chief:
+        return metric_writers.create_default_writer(just_logging=True)
+    last = last_written_step(workdir) if resumed else None
+    events = AfterStep(metric_writers.SummaryWriter(workdir), last)
+    return metric_writers.AsyncMultiWriter([metric_writers.LoggingWriter(), events])

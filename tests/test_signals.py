@@ -61,16 +61,13 @@ def _train_until_signalled(workdir, signum, after_step=30, times=1, extra=()):
     return process.returncode, rest
 
 
-# (signal, times sent, extra flags): during training steps, and with a checkpoint saved
-# after every step, so that the signal (and a second Ctrl-C) lands while an asynchronous
-# save is being written.
+# (signal, times sent, extra flags): SIGTERM during training steps; a double Ctrl-C with a
+# checkpoint saved after every step, so that the signals land while an asynchronous save
+# is being written; and SIGKILL there, most likely in the middle of a save: that run
+# resumes from the last finalized checkpoint, taking over the lock the dead process left.
 MOMENTS = [
     (signal.SIGTERM, 1, ()),
-    (signal.SIGINT, 2, ()),
-    (signal.SIGTERM, 1, ('--config.checkpoint_every=1',)),
     (signal.SIGINT, 2, ('--config.checkpoint_every=1', '--config.keep_checkpoints=2')),
-    # Killed outright, most likely in the middle of a save: it resumes from the last
-    # finalized checkpoint, taking over the lock the dead process left.
     (signal.SIGKILL, 1, ('--config.checkpoint_every=1',)),
 ]
 

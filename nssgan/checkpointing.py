@@ -71,8 +71,20 @@ class Checkpointer:
     def save(self, step: int, state, record: dict | None = None) -> None:
         """Saves ``state`` (asynchronously) with its checksum and ``record``."""
         metadata = {**(record or {}), 'sha256': state_checksum(state)}
-        self._manager.save(
-            step, args=ocp.args.StandardSave(state), force=True, custom_metadata=metadata
+        try:
+            self._manager.save(
+                step, args=ocp.args.StandardSave(state), force=True, custom_metadata=metadata
+            )
+        except Exception as e:  # Orbax raises many types; all mean the write failed.
+            raise self._write_error(e, step) from e
+
+    def _write_error(self, e: Exception, step: int | None) -> CheckpointError:
+        """A write failed (a full disk, a lost file system): what is safe, and the fix."""
+        at = f' step {step}' if step is not None else ''
+        return CheckpointError(
+            f'cannot write the checkpoint{at} in {self.directory} ({_first_line(e)}). The '
+            f'finished checkpoints are intact (newest: step {self.latest_step()}); free '
+            f'space or fix the file system, then run the same command to resume.'
         )
 
     def record(self, step: int) -> dict:
@@ -182,10 +194,16 @@ class Checkpointer:
         self._manager.reload()
 
     def wait_until_finished(self) -> None:
-        self._manager.wait_until_finished()
+        try:
+            self._manager.wait_until_finished()
+        except Exception as e:  # The asynchronous part of a save failed.
+            raise self._write_error(e, None) from e
 
     def close(self) -> None:
-        self._manager.close()
+        try:
+            self._manager.close()
+        except Exception as e:  # A failed save, already reported where it was waited for.
+            logging.warning('Closing %s: %s', self.directory, _first_line(e))
 
 
 def abstract_like(tree, sharding: jax.sharding.Sharding):

@@ -1,6 +1,6 @@
 """What a run prints: its progress, metrics and real warnings, without the INFO chatter
 of the libraries under it (Orbax's per-save lines, JAX's backend probing, TensorFlow's
-banners)."""
+banners, the stray tracebacks of TensorStore's callbacks after a failed read)."""
 
 import contextlib
 import logging
@@ -31,11 +31,22 @@ class LibraryInfoFilter(logging.Filter):
         return not any(message in str(record.msg) for message in QUIET_MESSAGES)
 
 
+def _ignore_closed_event_loops(unraisable) -> None:
+    """``sys.unraisablehook`` that drops "Event loop is closed": TensorStore's callbacks
+    reaching the event loop of an Orbax read that already failed (and was reported)."""
+    error = unraisable.exc_value
+    if isinstance(error, RuntimeError) and str(error) == 'Event loop is closed':
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def quiet_library_logs() -> None:
-    """Hides the libraries' INFO lines on absl's handler (where all logs end up)."""
+    """Hides the libraries' INFO lines on absl's handler (where all logs end up), and the
+    tracebacks TensorStore's callbacks print after a failed checkpoint read."""
     handler = absl_logging.get_absl_handler()
     if not any(isinstance(f, LibraryInfoFilter) for f in handler.filters):
         handler.addFilter(LibraryInfoFilter())
+    sys.unraisablehook = _ignore_closed_event_loops
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ import os
 
 import jax
 import jax.numpy as jnp
+import orbax.checkpoint as ocp
 import pytest
 from clu import metric_writers, periodic_actions  # noqa: F401  (they jit at import)
 
@@ -154,3 +155,26 @@ def test_a_workdir_that_cannot_be_written_is_a_config_error(tmp_path):
             os.chmod(tmp_path, 0o700)
     validation.check_workdir(str(tmp_path / 'new' / 'run'))
     assert os.listdir(tmp_path / 'new' / 'run') == []
+
+
+def test_a_failed_checkpoint_write_stops_with_one_line_and_keeps_the_earlier_ones(
+    tmp_path, monkeypatch
+):
+    # As when the disk fills: the write of step 4 fails; step 2 stays, and is resumed.
+    _train(tiny_mlp_config(num_train_steps=2), tmp_path)
+    real_save = ocp.CheckpointManager.save
+
+    def full_disk(self, step, *args, **kwargs):
+        if step == 4:
+            raise ValueError('RESOURCE_EXHAUSTED: Error writing local file: No space left')
+        return real_save(self, step, *args, **kwargs)
+
+    monkeypatch.setattr(ocp.CheckpointManager, 'save', full_disk)
+    with pytest.raises(
+        checkpointing.CheckpointError,
+        match=r'cannot write the checkpoint step 4 in \S+ \(ValueError: RESOURCE_EXHAUSTED: '
+        r'.*\)\. The finished checkpoints are intact \(newest: step 2\)',
+    ) as raised:
+        _train(tiny_mlp_config(num_train_steps=6), tmp_path)
+    assert '\n' not in str(raised.value)
+    assert sorted(os.listdir(tmp_path / 'checkpoints')) == ['2']

@@ -1416,7 +1416,10 @@ def disk_full_error(ctx):
     if 'untestable' in run:
         return UNTESTABLE, run['untestable']
     why = one_line_error(run['result'])
-    return (FAILED, why) if why else (HELD, clip(run['result'].last, 160))
+    if why:
+        FINISHED.append(run['result'])  # (run by disk_full: its stderr goes in the report)
+        return FAILED, why
+    return HELD, clip(run['result'].last, 160)
 
 
 def stats_files(directory: str) -> dict[str, tuple[float, int]]:

@@ -21,12 +21,17 @@ QUIET_MESSAGES = ('Got images:',)
 
 
 class LibraryInfoFilter(logging.Filter):
-    """Drops records below WARNING that come from ``QUIET_SOURCES``."""
+    """Drops records below WARNING that come from ``QUIET_SOURCES``, and the traceback of
+    their warnings and errors (the message stays; nssgan's own one-line error says what
+    it means and what to do, e.g. a checkpoint that could not be written)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        quiet_source = any(source in record.pathname for source in QUIET_SOURCES)
         if record.levelno >= logging.WARNING:
+            if quiet_source:
+                record.exc_info, record.exc_text = None, None
             return True
-        if any(source in record.pathname for source in QUIET_SOURCES):
+        if quiet_source:
             return False
         return not any(message in str(record.msg) for message in QUIET_MESSAGES)
 

@@ -114,6 +114,8 @@ def main(argv):
             )
         except errors as e:
             sys.exit(f'error: {e}')
+        except OSError as e:  # A file the run writes (samples, events) on a full disk.
+            sys.exit(f'error: {e}. Free space or fix the file system, then rerun to resume.')
         except train.TrainingInterrupted as e:
             print(f'interrupted: {e}', file=sys.stderr)
             sys.exit(e.exit_code)

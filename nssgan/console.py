@@ -18,6 +18,10 @@ QUIET_SOURCES = (
 )
 # clu logs each image summary it writes; the PNGs' paths say the same.
 QUIET_MESSAGES = ('Got images:',)
+# Sources whose warnings and errors show without their tracebacks.
+TRACEBACK_SOURCES = (*QUIET_SOURCES, f'{os.sep}asyncio{os.sep}', f'{os.sep}clu{os.sep}')
+# asyncio's note, at exit, on the tasks of an Orbax save that failed (already reported).
+DROPPED_MESSAGES = ('Task exception was never retrieved',)
 
 
 class LibraryInfoFilter(logging.Filter):
@@ -27,8 +31,10 @@ class LibraryInfoFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         quiet_source = any(source in record.pathname for source in QUIET_SOURCES)
+        if any(message in str(record.msg) for message in DROPPED_MESSAGES):
+            return False
         if record.levelno >= logging.WARNING:
-            if quiet_source:
+            if any(source in record.pathname for source in TRACEBACK_SOURCES):
                 record.exc_info, record.exc_text = None, None
             return True
         if quiet_source:

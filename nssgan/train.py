@@ -273,5 +273,8 @@ def _run_loop(config, workdir, spec, dataset, allow_config_change, checkpointer)
             checkpointer.wait_until_finished()
             if best is not None:
                 best.checkpointer.close()
-            writer.flush()
+            try:
+                writer.flush()
+            except Exception as e:  # E.g. a full disk: the error being raised says more.
+                logging.warning('Could not write the TensorBoard events: %s', str(e)[:300])
     return state

@@ -20,6 +20,11 @@ def test_library_records_lose_info_lines_and_tracebacks_ours_keep_them():
     orbax = _record('/site-packages/orbax/checkpoint/x.py', logging.ERROR, error)
     assert quiet.filter(orbax) and orbax.exc_info is None and orbax.getMessage() == 'message'
     assert not quiet.filter(_record('/site-packages/orbax/checkpoint/x.py', logging.INFO))
+    clu = _record('/site-packages/clu/asynclib.py', logging.ERROR, error)
+    assert quiet.filter(clu) and clu.exc_info is None
+    abandoned = _record('/lib/python3.11/asyncio/base_events.py', logging.ERROR, error)
+    abandoned.msg = 'Task exception was never retrieved'
+    assert not quiet.filter(abandoned)
     ours = _record('/work/nssgan/train.py', logging.ERROR, error)
     assert quiet.filter(ours) and ours.exc_info is error
     assert quiet.filter(_record('/work/nssgan/train.py', logging.INFO))

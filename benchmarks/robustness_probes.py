@@ -1127,8 +1127,9 @@ def two_trainers_staggered(ctx):
             second.kill()
     if resumed >= 0:
         return FAILED, (
-            f"the second (seed 1) ran on from the first's checkpoint ≥{saved} (first logged "
-            f'{resumed} while the first was at {first_step}); second: {result.describe()}'
+            f"the second (seed 1) resumed the first's checkpoints and logged step {resumed} "
+            f'(when it started, the first had saved step {saved} and logged {first_step}); '
+            f'second: {result.describe()}'
         )
     why = lock_refusal(result, first.pid)
     if why:

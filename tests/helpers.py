@@ -4,6 +4,7 @@ tests."""
 import functools
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 
@@ -96,17 +97,36 @@ def load_config(name: str, argument: str | None = None):
     return module.get_config() if argument is None else module.get_config(argument)
 
 
+MAIN_ENV = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3', 'JAX_PLATFORMS': 'cpu'}
+
+
 def run_main(*args, timeout=300):
     """``python main.py ARGS`` in the repository root, on the CPU."""
-    env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3', 'JAX_PLATFORMS': 'cpu'}
     return subprocess.run(
         [sys.executable, os.path.join(ROOT, 'main.py'), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
+        env=MAIN_ENV,
         cwd=ROOT,
     )
+
+
+def start_main_until_step(*args, step: int = 0) -> subprocess.Popen:
+    """Starts ``python main.py ARGS`` (on the CPU) and returns it once it has logged a
+    training step ≥ ``step``; its stderr is a pipe, read up to that line."""
+    process = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, 'main.py'), *args],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=MAIN_ENV,
+    )
+    for line in process.stderr:
+        logged = re.search(r'\] \[(\d+)\] d_', line)
+        if logged and int(logged.group(1)) >= step:
+            break
+    return process
 
 
 def assert_one_line_error(result, pattern):

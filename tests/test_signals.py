@@ -6,13 +6,11 @@ uninterrupted one bitwise."""
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 
-from helpers import ROOT, checkpoint_leaves, run_main
+from helpers import checkpoint_leaves, run_main, start_main_until_step
 
 # A small MLP GAN on the ring that would run for a long time: the signal stops it.
 ARGS = (
@@ -32,25 +30,14 @@ def _train_until_signalled(workdir, signum, after_step=30, times=1, extra=()):
     """Starts main.py (with ``extra`` flags), sends ``signum`` ``times`` times (0.1 s
     apart) once it logged a step ≥ ``after_step``; returns (exit code, stderr after the
     signal)."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            'main.py',
-            *ARGS,
-            *extra,
-            '--config.num_train_steps=1000000',
-            f'--workdir={workdir}',
-        ],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, 'JAX_PLATFORMS': 'cpu', 'TF_CPP_MIN_LOG_LEVEL': '3'},
+    process = start_main_until_step(
+        *ARGS,
+        *extra,
+        '--config.num_train_steps=1000000',
+        f'--workdir={workdir}',
+        step=after_step,
     )
     try:
-        for line in process.stderr:
-            logged = re.search(r'\] \[(\d+)\] d_', line)
-            if logged and int(logged.group(1)) >= after_step:
-                break
         for i in range(times):
             if i:
                 time.sleep(0.1)

@@ -3,7 +3,6 @@ left by a process that is gone is taken over; the lock goes when the run ends.""
 
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -13,7 +12,7 @@ import pytest
 
 from nssgan import train, workdir_lock
 
-from helpers import ROOT, assert_one_line_error, run_main, tiny_mlp_config
+from helpers import assert_one_line_error, run_main, start_main_until_step, tiny_mlp_config
 
 
 def _dead_pid() -> int:
@@ -68,17 +67,8 @@ def test_a_second_trainer_process_on_a_busy_workdir_stops_with_one_line(tmp_path
         '--config.num_train_steps=1000000',
         f'--workdir={tmp_path}',
     )
-    first = subprocess.Popen(
-        [sys.executable, 'main.py', *args],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, 'JAX_PLATFORMS': 'cpu', 'TF_CPP_MIN_LOG_LEVEL': '3'},
-    )
+    first = start_main_until_step(*args)  # Training.
     try:
-        for line in first.stderr:
-            if re.search(r'\] \[\d+\] d_', line):
-                break  # Training.
         second = run_main(*args, '--config.seed=1')
         assert_one_line_error(second, f'host {socket.gethostname()}, pid {first.pid}')
         first.send_signal(signal.SIGTERM)

@@ -83,25 +83,43 @@ class WorkdirLock:
     def acquire(self) -> None:
         """Takes the lock, or raises ``WorkdirInUseError`` naming the holder."""
         for _ in range(3):
+            mine = _holder()
+            if self._create(mine):
+                self._held = mine
+                return
+            holder = self._read()
+            if not self._stale(holder):
+                raise self._in_use(holder)
+            logging.warning(
+                'Removing the stale lock %s (its trainer %s is gone).', self.path, holder
+            )
+            try:
+                os.remove(self.path)
+            except FileNotFoundError:
+                pass
+        raise self._in_use(self._read())
+
+    def _create(self, holder: dict) -> bool:
+        """Creates the lock holding ``holder``, whole or not at all (a trainer starting at
+        the same moment reads a complete holder); False if it exists."""
+        temp = f'{self.path}.{socket.gethostname()}.{os.getpid()}.tmp'
+        with open(temp, 'w') as f:
+            json.dump(holder, f)
+        try:
+            os.link(temp, self.path)
+            return True
+        except FileExistsError:
+            return False
+        except OSError:  # A filesystem without hard links: exclusive create, then write.
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                holder = self._read()
-                if not self._stale(holder):
-                    raise self._in_use(holder) from None
-                logging.warning(
-                    'Removing the stale lock %s (its trainer %s is gone).', self.path, holder
-                )
-                try:
-                    os.remove(self.path)
-                except FileNotFoundError:
-                    pass
-                continue
-            self._held = _holder()
+                return False
             with os.fdopen(fd, 'w') as f:
-                json.dump(self._held, f)
-            return
-        raise self._in_use(self._read())
+                json.dump(holder, f)
+            return True
+        finally:
+            os.remove(temp)
 
     def _in_use(self, holder: dict | None) -> WorkdirInUseError:
         workdir = os.path.dirname(self.path)

@@ -77,3 +77,46 @@ def test_a_second_trainer_process_on_a_busy_workdir_stops_with_one_line(tmp_path
     finally:
         first.kill()
     assert not os.path.exists(tmp_path / workdir_lock.LOCK_NAME)
+
+
+_RACER = r"""
+import json, os, sys
+from nssgan import workdir_lock
+root, rounds = sys.argv[1], int(sys.argv[2])
+print('ready', flush=True)
+sys.stdin.readline()
+outcomes = []
+for i in range(rounds):
+    try:
+        workdir_lock.WorkdirLock(os.path.join(root, str(i))).acquire()
+        outcomes.append('took it')
+    except workdir_lock.WorkdirInUseError as e:
+        outcomes.append('unnamed' if 'a trainer that is starting' in str(e) else 'named')
+print(json.dumps(outcomes))
+"""
+
+
+def test_trainers_starting_together_get_one_lock_and_the_others_name_its_holder(tmp_path):
+    # Four processes race for each of 300 fresh workdirs. A lock created empty and then
+    # written lets racers find it unreadable (about 5% to 100% of rounds measured).
+    racers, rounds = 4, 300
+    for i in range(rounds):
+        os.makedirs(tmp_path / str(i))
+    processes = [
+        subprocess.Popen(
+            [sys.executable, '-c', _RACER, str(tmp_path), str(rounds)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(racers)
+    ]
+    for process in processes:
+        assert process.stdout.readline().strip() == 'ready'
+    for process in processes:
+        process.stdin.write('go\n')
+        process.stdin.flush()
+    outcomes = [json.loads(process.communicate(timeout=120)[0]) for process in processes]
+    for workdir, taken in enumerate(zip(*outcomes)):
+        assert sorted(taken) == ['named'] * (racers - 1) + ['took it'], (workdir, taken)
+    assert not list(tmp_path.glob('*/*.tmp'))

@@ -46,7 +46,10 @@ def state_checksum(state) -> str:
 
 def _first_line(e: Exception, limit: int = 300) -> str:
     """``Type: first line`` of ``e``'s message, cut to ``limit`` characters (storage
-    errors append their whole configuration)."""
+    errors append their whole configuration). For Orbax's wrapper of a failed array
+    read, that of the storage error it wraps."""
+    if str(e).startswith('Encountered error while reading') and e.__cause__ is not None:
+        e = e.__cause__
     text = str(e).strip().split(' [tensorstore_spec=')[0]
     line = text.splitlines()[0] if text else ''
     line = line if len(line) <= limit else f'{line[:limit]}…'

@@ -42,11 +42,21 @@ class LibraryInfoFilter(logging.Filter):
         return not any(message in str(record.msg) for message in QUIET_MESSAGES)
 
 
-def _ignore_closed_event_loops(unraisable) -> None:
-    """``sys.unraisablehook`` that drops "Event loop is closed": TensorStore's callbacks
-    reaching the event loop of an Orbax read that already failed (and was reported)."""
+def _from_orbax_read(unraisable) -> bool:
+    """Whether ``unraisable`` is the error of one of the array reads of an Orbax restore
+    that already failed: Orbax abandons the others, and Python reports each at exit."""
+    code = getattr(unraisable.object, 'cr_code', None)
+    return code is not None and f'{os.sep}orbax{os.sep}' in code.co_filename
+
+
+def _drop_failed_read_leftovers(unraisable) -> None:
+    """``sys.unraisablehook`` that drops the leftovers of an Orbax read that already failed
+    (and was reported once, by nssgan): "Event loop is closed" from TensorStore's callbacks
+    and the errors of the array reads Orbax abandoned."""
     error = unraisable.exc_value
     if isinstance(error, RuntimeError) and str(error) == 'Event loop is closed':
+        return
+    if _from_orbax_read(unraisable):
         return
     sys.__unraisablehook__(unraisable)
 
@@ -57,7 +67,7 @@ def quiet_library_logs() -> None:
     handler = absl_logging.get_absl_handler()
     if not any(isinstance(f, LibraryInfoFilter) for f in handler.filters):
         handler.addFilter(LibraryInfoFilter())
-    sys.unraisablehook = _ignore_closed_event_loops
+    sys.unraisablehook = _drop_failed_read_leftovers
 
 
 @contextlib.contextmanager

@@ -73,6 +73,23 @@ def test_the_checksum_changes_with_any_value_dtype_or_name():
     assert checkpointing.state_checksum({'c': tree['a'], 'b': tree['b']}) != reference
 
 
+def test_a_failed_read_is_described_by_the_storage_error_not_orbax_s_wrapper():
+    storage = ValueError('NOT_FOUND: Error reading "g.Dense_0.kernel/0.0" in OCDBT database')
+    try:
+        try:
+            raise storage
+        except ValueError as e:
+            raise Exception(
+                'Encountered error while reading array index: (slice(0, 16, 1),). See full'
+                ' TensorStore details: <bound method spec of TensorStore({\n  "base": {}})>.'
+            ) from e
+    except Exception as wrapper:
+        described = checkpointing._first_line(wrapper)
+    assert described == f'ValueError: {storage}'
+    long = RuntimeError('x' * 400 + ' [tensorstore_spec=...]\nsecond line')
+    assert checkpointing._first_line(long) == f'RuntimeError: {"x" * 300}…'
+
+
 def test_xor_damaged_data_resumes_from_the_previous_checkpoint_and_equals_the_straight_run(
     finished_run, tmp_path, caplog
 ):

@@ -1,7 +1,8 @@
 """What a run prints: libraries' INFO lines hidden, their warnings kept without their
-tracebacks, TensorStore's stray "Event loop is closed" tracebacks dropped."""
+tracebacks, the stray tracebacks of an Orbax read that already failed dropped."""
 
 import logging
+import os
 import sys
 
 from nssgan import console
@@ -30,16 +31,33 @@ def test_library_records_lose_info_lines_and_tracebacks_ours_keep_them():
     assert quiet.filter(_record('/work/nssgan/train.py', logging.INFO))
 
 
-def test_only_closed_event_loop_errors_are_dropped(monkeypatch):
+def _coroutine_defined_in(filename):
+    namespace = {}
+    exec(compile('async def read():\n    pass\n', filename, 'exec'), namespace)
+    return namespace['read']()
+
+
+def test_only_leftovers_of_failed_orbax_reads_are_dropped(monkeypatch):
     seen = []
     monkeypatch.setattr(sys, '__unraisablehook__', seen.append)
 
     class Unraisable:
-        def __init__(self, error):
-            self.exc_value = error
+        def __init__(self, error, obj=None):
+            self.exc_value, self.object = error, obj
 
-    console._ignore_closed_event_loops(Unraisable(RuntimeError('Event loop is closed')))
-    assert seen == []
-    other = Unraisable(RuntimeError('something else'))
-    console._ignore_closed_event_loops(other)
-    assert seen == [other]
+    read = _coroutine_defined_in(
+        os.path.join(os.sep, 'site-packages', 'orbax', 'checkpoint', 'serialization.py')
+    )
+    ours = _coroutine_defined_in(os.path.join(os.sep, 'work', 'nssgan', 'train.py'))
+    try:
+        console._drop_failed_read_leftovers(Unraisable(RuntimeError('Event loop is closed')))
+        console._drop_failed_read_leftovers(Unraisable(Exception('Encountered error'), read))
+        assert seen == []
+        other = Unraisable(RuntimeError('something else'))
+        not_orbax = Unraisable(Exception('Encountered error'), ours)
+        console._drop_failed_read_leftovers(other)
+        console._drop_failed_read_leftovers(not_orbax)
+        assert seen == [other, not_orbax]
+    finally:
+        read.close()
+        ours.close()

@@ -454,7 +454,6 @@ def quiet_stderr():
         time.sleep(0.5)
         os.dup2(saved, 2)
         os.close(saved)
-        os.close(saved)
 
 
 def silent_corruption(step_dir: str, scratch: str) -> tuple[str, int] | None:

@@ -20,7 +20,7 @@ import jax  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from nssgan import checkpointing, data, train, validation  # noqa: E402
+from nssgan import checkpointing, data, distributed, train, validation  # noqa: E402
 from nssgan.evaluation import evaluator, saved_run  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -44,8 +44,17 @@ flags.DEFINE_enum(
     'metric (kept when config.eval.every > 0).',
 )
 flags.DEFINE_bool(
-    'distributed', False, 'Call jax.distributed.initialize() first (multi-host runs).'
+    'distributed',
+    False,
+    'Join a multi-process run (TPU pod slice, GPU cluster) through '
+    'jax.distributed.initialize(), which detects the cluster; implied by the three flags '
+    'below, which give its arguments where it cannot.',
 )
+flags.DEFINE_string(
+    'coordinator_address', None, 'host:port of process 0, which all processes connect to.'
+)
+flags.DEFINE_integer('num_processes', None, 'The number of processes of the run.')
+flags.DEFINE_integer('process_id', None, 'This process, in [0, --num_processes).')
 flags.DEFINE_bool(
     'allow_config_change',
     False,
@@ -92,8 +101,16 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
     console.quiet_library_logs()
-    if FLAGS.distributed:
-        jax.distributed.initialize()
+    launch = dict(
+        coordinator_address=FLAGS.coordinator_address,
+        num_processes=FLAGS.num_processes,
+        process_id=FLAGS.process_id,
+    )
+    if FLAGS.distributed or any(v is not None for v in launch.values()):
+        try:
+            distributed.initialize(**launch)
+        except distributed.DistributedError as e:
+            sys.exit(f'error: {e}')
     logging.info(
         'JAX process %d/%d, local devices: %s',
         jax.process_index(),

@@ -7,6 +7,7 @@ machine rebooted) is stale and taken over; a lock held from another host cannot 
 checked from here, so the message says how to remove it.
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -149,9 +150,10 @@ class WorkdirLock:
         self.release()
 
 
-def lock_run(workdir: str) -> WorkdirLock:
+def lock_run(workdir: str) -> contextlib.AbstractContextManager:
     """The run's lock on ``workdir``, taken by process 0 for all of the run's
-    processes; every process raises ``WorkdirInUseError`` if it is held elsewhere."""
+    processes (the others get a context that holds nothing); every process raises
+    ``WorkdirInUseError`` if it is held elsewhere."""
     lock = WorkdirLock(workdir)
     error = None
     if jax.process_index() == 0:
@@ -167,4 +169,4 @@ def lock_run(workdir: str) -> WorkdirLock:
             )
     if error is not None:
         raise error
-    return lock
+    return lock if jax.process_index() == 0 else contextlib.nullcontext()

@@ -23,6 +23,7 @@ from nssgan import (
     checkpointing,
     data,
     diagnostics,
+    distributed,
     event_log,
     fingerprint,
     run_outputs,
@@ -38,7 +39,6 @@ from nssgan.divergence import (
     check_finite_state,
     finite_leaves,
 )
-from nssgan.forward import sample_latent
 from nssgan.sharding import DATA_AXIS, make_mesh
 from nssgan.signals import StopOnSignal, TrainingInterrupted
 from nssgan.state import GANState
@@ -54,8 +54,8 @@ __all__ = [
 
 @functools.lru_cache(maxsize=8)
 def _compiled_functions(config: ml_collections.FrozenConfigDict, spec, mesh: Mesh):
-    """Jitted init, train step, sampler and gradient-norm diagnostic for ``config`` on
-    ``mesh``.
+    """Jitted init, train step, sample grid and gradient-norm diagnostic for ``config``
+    on ``mesh``.
 
     Cached, so that training the same config again in one process (resuming,
     notebooks, tests) reuses the compiled programs.
@@ -69,7 +69,9 @@ def _compiled_functions(config: ml_collections.FrozenConfigDict, spec, mesh: Mes
         out_shardings=(replicated, replicated),
         donate_argnums=0,
     )
-    sample_fn = jax.jit(functools.partial(sampling.generate, config=config))
+    sample_fn = jax.jit(
+        functools.partial(sampling.sample_grid, config=config), out_shardings=replicated
+    )
     norms_fn = jax.jit(
         functools.partial(diagnostics.gradient_norms, config=config),
         in_shardings=(replicated, batch_sharding),
@@ -135,6 +137,7 @@ def train_and_evaluate(
         image_size=config.image_size,
         seed=config.seed,
         data_dir=config.data_dir,
+        groups=config.n_dis,
     )
     with workdir_lock.lock_run(workdir):
         return _train(config, workdir, spec, dataset, allow_config_change)
@@ -156,6 +159,7 @@ def _run_loop(config, workdir, spec, dataset, allow_config_change, checkpointer)
     batch_sharding = NamedSharding(mesh, P(None, DATA_AXIS))
     is_chief = jax.process_index() == 0
     with jax.set_mesh(mesh), StopOnSignal() as stop:
+        stop_vote = distributed.StopVote(mesh)
         init, step_fn, sample_fn, norms_fn = _compiled_functions(frozen, spec, mesh)
         key = jax.random.PRNGKey(config.seed)
         check_record, changes = _config_check(config, workdir, trajectory, allow_config_change)
@@ -193,9 +197,7 @@ def _run_loop(config, workdir, spec, dataset, allow_config_change, checkpointer)
             writer.write_hparams(run_outputs.flat_hparams(config))
         best = BestCheckpoint(config, workdir) if config.eval.every else None
         record = {'config': trajectory}
-        fixed_z = sample_latent(
-            jax.random.PRNGKey(config.seed + 1), config.num_samples, config.model.latent_dim
-        )
+        grid_key = jax.random.PRNGKey(config.seed + sampling.GRID_SEED_OFFSET)
 
         local_shape = (config.n_dis, dataset.local_batch_size // config.n_dis)
         batches = dataset.iterate(start_step)
@@ -205,10 +207,9 @@ def _run_loop(config, workdir, spec, dataset, allow_config_change, checkpointer)
         )
         pending = []
         step_num = start_step
+        stopping = stop.received or 0
         try:
-            while step_num < config.num_train_steps:
-                if stop.received is not None:
-                    break
+            while step_num < config.num_train_steps and not stopping:
                 images = next(batches)['image']
                 if first_real is None:
                     first_real = images[: config.num_samples]
@@ -237,33 +238,31 @@ def _run_loop(config, workdir, spec, dataset, allow_config_change, checkpointer)
                     summary.update(diagnostics.memory_usage())
                     writer.write_scalars(step_num, summary)
                 if step_num % config.sample_every == 0 or last:
-                    run_outputs.write_samples(
-                        writer,
-                        workdir,
-                        step_num,
-                        np.asarray(sample_fn(state, fixed_z)),
-                        spec,
-                        first_real,
-                    )
+                    grid = np.asarray(sample_fn(state, grid_key))
+                    if is_chief:
+                        run_outputs.write_samples(writer, workdir, step_num, grid, spec, first_real)
                 if step_num % config.checkpoint_every == 0 or last:
                     _save_if_finite(checkpointer, step_num, state, metrics, record)
                 if best is not None and (step_num % config.eval.every == 0 or last):
                     scores = best.evaluate(state, step_num)
                     writer.write_scalars(step_num, {f'eval/{k}': v for k, v in scores.items()})
-            if stop.received is not None and step_num < config.num_train_steps:
+                stopping = stop_vote.vote(stop.received or 0, step_num)
+            if stopping and step_num < config.num_train_steps:
                 if step_num != checkpointer.latest_step() and step_num > start_step:
                     _save_if_finite(checkpointer, step_num, state, metrics, record)
                 checkpointer.wait_until_finished()
                 raise TrainingInterrupted(
-                    stop.received, checkpointer.latest_step(), checkpointer.directory
+                    stopping, checkpointer.latest_step(), checkpointer.directory
                 )
         except TrainingInterrupted:
             raise
         except KeyboardInterrupt:
             # Raised by code other than the signal handler (which only sets a flag): the
-            # state is saved only if it is live, i.e. not donated to an unfinished step.
+            # state is saved only if it is live, i.e. not donated to an unfinished step,
+            # and the run has one process (a save needs all of them).
             live = not any(x.is_deleted() for x in jax.tree.leaves(state))
-            if live and step_num > start_step and step_num != checkpointer.latest_step():
+            alone = jax.process_count() == 1
+            if alone and live and step_num > start_step and step_num != checkpointer.latest_step():
                 _save_if_finite(checkpointer, step_num, state, metrics, record)
                 logging.warning(
                     'Interrupted: saved step %d in %s.', step_num, checkpointer.directory

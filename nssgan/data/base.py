@@ -40,11 +40,15 @@ class Dataset(abc.ABC):
     'label': int32 [local_batch_size]}``; ``'image'`` holds the vectors of
     vector data too, and ``'label'`` is -1 where a dataset has no labels.
 
+    A step's global batch is ``groups`` consecutive parts (one per discriminator update
+    when a step makes several); each process yields its share of every part, in part
+    order, so which examples each part holds does not depend on the number of processes.
+
     Attributes:
       spec: the `DataSpec`.
       global_batch_size: examples per step over all processes.
       local_batch_size: examples per step in this process.
-      seed, process_index, process_count: as given.
+      seed, process_index, process_count, groups: as given.
       epoch_size: examples in one pass over the stream this process draws
         from (the whole set for embedded data, this process's split for TFDS),
         or None for generative data.
@@ -53,16 +57,24 @@ class Dataset(abc.ABC):
     epoch_size: int | None = None
 
     def __init__(
-        self, spec: DataSpec, *, batch_size: int, seed: int, process_index: int, process_count: int
+        self,
+        spec: DataSpec,
+        *,
+        batch_size: int,
+        seed: int,
+        process_index: int,
+        process_count: int,
+        groups: int = 1,
     ):
         if process_count < 1 or not 0 <= process_index < process_count:
             raise DatasetError(
                 f'process_index={process_index} must lie in [0, process_count={process_count}).'
             )
-        if batch_size < 1 or batch_size % process_count:
+        if groups < 1 or batch_size < 1 or batch_size % (process_count * groups):
             raise DatasetError(
-                f'config.batch_size={batch_size} must be a positive multiple '
-                f'of the number of processes ({process_count}).'
+                f'A step of {batch_size} examples in {groups} part(s) (discriminator updates) '
+                f'cannot be split over {process_count} process(es): config.batch_size must be '
+                f'a multiple of the number of processes.'
             )
         self.spec = spec
         self.global_batch_size = batch_size
@@ -70,6 +82,7 @@ class Dataset(abc.ABC):
         self.seed = seed
         self.process_index = process_index
         self.process_count = process_count
+        self.groups = groups
 
     @abc.abstractmethod
     def iterate(self, start_step: int = 0) -> Iterator[Batch]:
@@ -80,10 +93,13 @@ class Dataset(abc.ABC):
         return next(self.iterate(step))
 
     @property
-    def local_slice(self) -> slice:
-        """This process's rows of a global batch."""
-        start = self.process_index * self.local_batch_size
-        return slice(start, start + self.local_batch_size)
+    def local_rows(self) -> np.ndarray:
+        """This process's rows of a global batch: its share of each of the ``groups``
+        parts, in order."""
+        part = self.global_batch_size // self.groups
+        share = part // self.process_count
+        starts = np.arange(self.groups) * part + self.process_index * share
+        return (starts[:, None] + np.arange(share)).reshape(-1)
 
 
 class IndexedDataset(Dataset):
@@ -104,8 +120,8 @@ class GenerativeDataset(IndexedDataset):
 
     Each step draws the small per-example parameters (coefficients, indices,
     offsets, noise) of the whole global batch, then builds only this process's
-    rows. The processes' batches thus concatenate to the single-process batch,
-    whatever the number of processes.
+    rows. The processes' rows together are the single-process batch, whatever the
+    number of processes.
     """
 
     @abc.abstractmethod
@@ -119,7 +135,7 @@ class GenerativeDataset(IndexedDataset):
     def batch(self, step: int) -> Batch:
         check_step(step)
         params = self.draw(step_rng(self.seed, step), self.global_batch_size)
-        return self.render({k: v[self.local_slice] for k, v in params.items()})
+        return self.render({k: v[self.local_rows] for k, v in params.items()})
 
 
 class EpochDataset(IndexedDataset):
@@ -128,7 +144,7 @@ class EpochDataset(IndexedDataset):
     The example stream is the concatenation of epochs, epoch ``e`` being the
     permutation drawn from ``step_rng(seed, e)``. Step ``s`` takes stream
     positions ``[s * B, (s + 1) * B)`` for the global batch size ``B``, and each
-    process its own slice of them, so a batch may straddle two epochs.
+    process its own rows of them, so a batch may straddle two epochs.
     """
 
     def __init__(self, spec: DataSpec, images: np.ndarray, labels: np.ndarray, **kwargs):
@@ -143,8 +159,7 @@ class EpochDataset(IndexedDataset):
 
     def batch(self, step: int) -> Batch:
         check_step(step)
-        start = step * self.global_batch_size + self.local_slice.start
-        positions = start + np.arange(self.local_batch_size)
+        positions = step * self.global_batch_size + self.local_rows
         epochs, offsets = np.divmod(positions, self.epoch_size)
         indices = np.empty_like(positions)
         for epoch in np.unique(epochs):

@@ -85,6 +85,7 @@ def make_dataset(
     data_dir: str | None = None,
     split: str | None = None,
     shuffle_buffer: int | None = None,
+    groups: int = 1,
 ) -> Dataset:
     """This process's endless, step-indexed stream of dataset ``name``.
 
@@ -106,6 +107,11 @@ def make_dataset(
         accept only None or 'train'.
       shuffle_buffer: TFDS shuffle-buffer size in (still encoded) records,
         default `tfds_pipeline.DEFAULT_SHUFFLE_BUFFER` (10,000).
+      groups: the number of equal parts of a step's batch (one per discriminator
+        update); each process yields its share of each part, so the embedded datasets'
+        parts hold the same examples for any number of processes. (A TFDS dataset's
+        processes read disjoint slices of the split, so its examples depend on the
+        number of processes anyway.)
 
     Returns:
       A `Dataset` with ``spec == dataset_spec(name, image_size)``.
@@ -121,7 +127,11 @@ def make_dataset(
         process_index = jax.process_index() if process_index is None else process_index
         process_count = jax.process_count() if process_count is None else process_count
     kwargs = dict(
-        batch_size=batch_size, seed=seed, process_index=process_index, process_count=process_count
+        batch_size=batch_size,
+        seed=seed,
+        process_index=process_index,
+        process_count=process_count,
+        groups=groups,
     )
     if name in TFDS_DATASETS:
         from nssgan.data import tfds_pipeline  # Here: only TFDS datasets need TensorFlow.

@@ -94,6 +94,7 @@ def test_mixtures_ignore_image_size():
         dict(batch_size=10, process_count=4),
         dict(batch_size=0),
         dict(process_index=2, process_count=2),
+        dict(batch_size=12, process_count=2, groups=4),
     ],
 )
 def test_bad_batching(kwargs):
@@ -184,6 +185,27 @@ def test_embedded_process_slices_make_the_global_batch(name):
     assert all(part['image'].shape[0] == 4 for part in parts)
     for key in whole:
         np.testing.assert_array_equal(np.concatenate([p[key] for p in parts]), whole[key])
+
+
+@pytest.mark.parametrize('name', data.EMBEDDED_DATASETS)
+def test_each_discriminator_update_sees_the_same_examples_for_any_process_count(name):
+    # A step of 3 updates × 8 examples over 2 and 4 processes: each update's examples,
+    # gathered over the processes as the device mesh lays them out, are one process's.
+    def updates(process_count):
+        parts = [
+            _make(name, batch_size=24, process_index=p, process_count=process_count, groups=3)
+            .batch(7)['image']
+            .reshape(3, 8 // process_count, -1)
+            for p in range(process_count)
+        ]
+        return np.concatenate(parts, axis=1)
+
+    alone = updates(1)
+    np.testing.assert_array_equal(
+        alone.reshape(24, -1), _make(name, batch_size=24).batch(7)['image'].reshape(24, -1)
+    )
+    for process_count in (2, 4):
+        np.testing.assert_array_equal(updates(process_count), alone)
 
 
 # --- digits --------------------------------------------------------------------

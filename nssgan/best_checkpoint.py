@@ -6,7 +6,8 @@ import os
 
 import jax
 
-from nssgan import checkpointing, run_outputs, sampling
+from nssgan import checkpointing, run_outputs
+from nssgan.evaluation import across_processes
 from nssgan.evaluation import evaluator as evaluator_lib
 from nssgan.state import GANState
 
@@ -37,11 +38,12 @@ class BestCheckpoint:
         self._evaluator = None
 
     def evaluate(self, state: GANState, step: int) -> dict[str, float]:
-        """Scores ``state``; saves it as the best when it improves the metric."""
+        """Scores ``state`` (each process generating and embedding its share of the
+        samples); saves it as the best when it improves the metric."""
         if self._evaluator is None:
             self._evaluator = evaluator_lib.make_evaluator(self.config)
-        scores = self._evaluator(
-            sampling.generate_samples(state, self.config, self.config.eval.num_samples)
+        scores = across_processes.score_samples(
+            state, self.config, self._evaluator, self.config.eval.num_samples
         )
         value = float(scores[self.metric])
         logging.info('Step %d: %s', step, evaluator_lib.format_table(scores))

@@ -11,14 +11,26 @@ from nssgan.evaluation import evaluator, saved_run
 from helpers import tiny_dcgan_config, tiny_mlp_config
 
 
+class _Scores:
+    """An evaluator whose metrics are ``scores(samples)``."""
+
+    def __init__(self, scores):
+        self._scores = scores
+
+    def embed(self, samples):
+        return {'samples': np.asarray(samples)}
+
+    def score(self, embedded):
+        return self._scores(embedded['samples'])
+
+
 def test_training_evaluates_and_keeps_the_best_checkpoint(tmp_path, monkeypatch):
     values = iter([5.0, 3.0, 4.0])  # steps 2, 4 and 6: the best is step 4
 
     def fake_evaluator(config):
-        return lambda samples: {
-            'frechet_distance': next(values),
-            'num_samples': float(len(samples)),
-        }
+        return _Scores(
+            lambda samples: {'frechet_distance': next(values), 'num_samples': float(len(samples))}
+        )
 
     monkeypatch.setattr(evaluator, 'make_evaluator', fake_evaluator)
     config = tiny_dcgan_config(num_train_steps=6)
@@ -32,7 +44,7 @@ def test_training_evaluates_and_keeps_the_best_checkpoint(tmp_path, monkeypatch)
     monkeypatch.setattr(
         evaluator,
         'make_evaluator',
-        lambda config: (
+        lambda config: _Scores(
             lambda samples: {'num_samples': float(len(samples)), 'mean': float(np.mean(samples))}
         ),
     )
@@ -45,7 +57,9 @@ def test_training_evaluates_and_keeps_the_best_checkpoint(tmp_path, monkeypatch)
 def test_a_corrupt_best_metric_record_is_started_again(tmp_path, monkeypatch):
     values = iter([2.0, 1.0, 3.0])  # steps 2 and 4, then step 6 after the corruption
     monkeypatch.setattr(
-        evaluator, 'make_evaluator', lambda config: lambda samples: {'modes_covered': next(values)}
+        evaluator,
+        'make_evaluator',
+        lambda config: _Scores(lambda samples: {'modes_covered': next(values)}),
     )
     config = tiny_mlp_config(num_train_steps=4)
     config.eval.every, config.eval.num_samples = 2, 8

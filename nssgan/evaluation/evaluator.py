@@ -21,10 +21,12 @@ import math
 import os
 import zipfile
 
+import jax
 import numpy as np
+from jax.experimental import multihost_utils
 
 from nssgan import data
-from nssgan.evaluation import digit_classifier, embedded, inception
+from nssgan.evaluation import across_processes, digit_classifier, embedded, inception
 from nssgan.evaluation.frechet import frechet_distance, gaussian_statistics
 from nssgan.evaluation.scores import inception_score, kernel_inception_distance
 
@@ -131,6 +133,8 @@ def real_statistics(
 
     The cache file is named by a hash of ``statistics_key`` and holds that key, so
     statistics are never reused for other data, preprocessing or Inception weights.
+    In a multi-process run every process calls this: process 0 reads (and writes) the
+    cache and shares what it read; otherwise each embeds its share of the images.
 
     Args:
       dataset: an ``nssgan.data.Dataset`` (its batches give the images).
@@ -139,32 +143,58 @@ def real_statistics(
     """
     key = statistics_key(dataset, num_samples, weights_sha256)
     path = _stats_path(stats_dir, key)
-    if os.path.exists(path):
-        try:
-            with np.load(path) as cached:
-                if json.loads(str(cached['key'])) != key:
-                    raise ValueError('it was computed for other data or weights')
-                return {k: cached[k] for k in ('mu', 'sigma', 'kid_features')}
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
-            logging.warning(
-                'The FID statistics cache %s is unreadable (%s: %s); computing it again.',
-                path,
-                type(e).__name__,
-                e,
-            )
-    images, step = [], 0
-    while sum(len(x) for x in images) < num_samples:
-        images.append(np.asarray(dataset.batch(step)['image']))
-        step += 1
-    images = np.concatenate(images)[:num_samples]
-    features, _ = inception.batched_features_and_logits(variables, images, batch_size)
+    cached = _read_statistics(path, key) if jax.process_index() == 0 else None
+    if jax.process_count() > 1:
+        if bool(multihost_utils.broadcast_one_to_all(np.int32(cached is not None))):
+            return across_processes.broadcast_arrays(cached, _statistics_layout(num_samples))
+    if cached is not None:
+        return cached
+    features = across_processes.embed_batches(
+        lambda step: np.asarray(dataset.batch(step)['image']),
+        lambda images: {'features': _features(variables, images, batch_size)},
+        num_samples,
+        dataset.global_batch_size,
+    )['features']
     mu, sigma = gaussian_statistics(features)
     stats = {'mu': mu, 'sigma': sigma, 'kid_features': features[:KID_FEATURES].astype(np.float32)}
-    os.makedirs(stats_dir, exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}.npz'
-    np.savez(tmp, key=json.dumps(key, sort_keys=True), **stats)
-    os.replace(tmp, path)
+    if jax.process_index() == 0:
+        os.makedirs(stats_dir, exist_ok=True)
+        tmp = f'{path}.tmp-{os.getpid()}.npz'
+        np.savez(tmp, key=json.dumps(key, sort_keys=True), **stats)
+        os.replace(tmp, path)
     return stats
+
+
+def _statistics_layout(num_samples: int) -> dict[str, tuple[tuple[int, ...], type]]:
+    dim = inception.FEATURE_DIM
+    return {
+        'mu': ((dim,), np.float64),
+        'sigma': ((dim, dim), np.float64),
+        'kid_features': ((min(KID_FEATURES, num_samples), dim), np.float32),
+    }
+
+
+def _features(variables, images, batch_size):
+    return inception.batched_features_and_logits(variables, images, batch_size)[0]
+
+
+def _read_statistics(path: str, key: dict) -> dict[str, np.ndarray] | None:
+    """The statistics cached at ``path`` for ``key``, or None (missing, unreadable)."""
+    if not os.path.exists(path):
+        return None
+    try:
+        with np.load(path) as cached:
+            if json.loads(str(cached['key'])) != key:
+                raise ValueError('it was computed for other data or weights')
+            return {k: cached[k] for k in ('mu', 'sigma', 'kid_features')}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+        logging.warning(
+            'The FID statistics cache %s is unreadable (%s: %s); computing it again.',
+            path,
+            type(e).__name__,
+            e,
+        )
+        return None
 
 
 def inception_metrics(
@@ -172,8 +202,13 @@ def inception_metrics(
 ) -> dict[str, float]:
     """FID, IS (mean, std over 10 splits) and KID (mean, std) of ``samples``."""
     features, logits = inception.batched_features_and_logits(variables, samples, batch_size)
+    return inception_metrics_of(features, logits, real)
+
+
+def inception_metrics_of(features, logits, real: dict[str, np.ndarray]) -> dict[str, float]:
+    """``inception_metrics`` from the samples' pool3 ``features`` and ``logits``."""
     mu, sigma = gaussian_statistics(features)
-    is_mean, is_std = inception_score(logits, splits=min(10, len(samples)))
+    is_mean, is_std = inception_score(logits, splits=min(10, len(features)))
     kid_mean, kid_std = kernel_inception_distance(features, real['kid_features'])
     return {
         'fid': frechet_distance(mu, sigma, real['mu'], real['sigma']),
@@ -185,7 +220,10 @@ def inception_metrics(
 
 
 class Evaluator:
-    """Scores sample sets for one run: ``evaluator(samples) -> {metric: value}``."""
+    """Scores sample sets for one run: ``evaluator(samples) -> {metric: value}``, i.e.
+    ``score(embed(samples))``: ``embed`` maps samples to what the metrics read of each
+    one (Inception features and logits; the samples themselves for the embedded data),
+    so processes can each embed a share and ``score`` the gathered embeddings."""
 
     def __init__(self, config, dataset=None):
         """``dataset`` (the run's ``nssgan.data.Dataset``) is needed for FID only."""
@@ -209,13 +247,28 @@ class Evaluator:
                 weights_sha256=weights_sha256,
             )
 
-    def __call__(self, samples) -> dict[str, float]:
+    def embed(self, samples) -> dict[str, np.ndarray]:
+        """Per-sample arrays the metrics need, row ``i`` for sample ``i``."""
         samples = np.asarray(samples)
         if self._inception is None:
+            return {'samples': samples}
+        features, logits = inception.batched_features_and_logits(self._inception, samples)
+        return {'features': features, 'logits': logits}
+
+    def score(self, embedded_samples: dict[str, np.ndarray]) -> dict[str, float]:
+        """The metrics of the samples ``embed`` gave ``embedded_samples`` for."""
+        if self._inception is None:
             return embedded.embedded_metrics(
-                self.config.dataset, samples, image_size=self.config.image_size
+                self.config.dataset,
+                embedded_samples['samples'],
+                image_size=self.config.image_size,
             )
-        return inception_metrics(samples, self._inception, self._real)
+        return inception_metrics_of(
+            embedded_samples['features'], embedded_samples['logits'], self._real
+        )
+
+    def __call__(self, samples) -> dict[str, float]:
+        return self.score(self.embed(samples))
 
 
 def make_evaluator(config) -> Evaluator:

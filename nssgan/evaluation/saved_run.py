@@ -3,7 +3,8 @@
 
 import ml_collections
 
-from nssgan import checkpointing, sampling, validation
+from nssgan import checkpointing, validation
+from nssgan.evaluation import across_processes
 from nssgan.evaluation import evaluator as evaluator_lib
 
 
@@ -17,8 +18,10 @@ def evaluate_checkpoint(
         raise ValueError(f'--checkpoint={which!r} is not valid; choose latest or best.')
     subdir = 'checkpoints' if which == 'latest' else checkpointing.BEST
     state = checkpointing.load_state(config, workdir, subdir=subdir)
-    samples = sampling.generate_samples(state, config, config.eval.num_samples)
-    return int(state.step), evaluator_lib.make_evaluator(config)(samples)
+    scores = across_processes.score_samples(
+        state, config, evaluator_lib.make_evaluator(config), config.eval.num_samples
+    )
+    return int(state.step), scores
 
 
 def _with_eval_on(config):

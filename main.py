@@ -20,7 +20,7 @@ import jax  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from nssgan import checkpointing, data, distributed, train, validation  # noqa: E402
+from nssgan import checkpointing, data, distributed, profiling, train, validation  # noqa: E402
 from nssgan.evaluation import evaluator, saved_run  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -55,6 +55,12 @@ flags.DEFINE_string(
 )
 flags.DEFINE_integer('num_processes', None, 'The number of processes of the run.')
 flags.DEFINE_integer('process_id', None, 'This process, in [0, --num_processes).')
+flags.DEFINE_string(
+    'compilation_cache_dir',
+    None,
+    'Keep compiled programs here (a persistent JAX compilation cache), so that resuming '
+    'or rerunning a config skips compilation.',
+)
 flags.DEFINE_bool(
     'allow_config_change',
     False,
@@ -111,6 +117,8 @@ def main(argv):
             distributed.initialize(**launch)
         except distributed.DistributedError as e:
             sys.exit(f'error: {e}')
+    if FLAGS.compilation_cache_dir:
+        profiling.use_compilation_cache(FLAGS.compilation_cache_dir)
     logging.info(
         'JAX process %d/%d, local devices: %s',
         jax.process_index(),

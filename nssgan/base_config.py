@@ -68,6 +68,9 @@ def base_config() -> ml_collections.ConfigDict:
     config.num_samples = 64  # Fixed-noise samples in each picture.
     config.checkpoint_every = 1_000
     config.keep_checkpoints = 3
+    # (first, last) steps to trace with the JAX profiler into <workdir>/profile (on
+    # process 0); (0, 0): off. E.g. (100, 105): past compilation and warm-up.
+    config.profile_steps = (0, 0)
 
     # Evaluation (nssgan.evaluation): every `every` steps (0: off) on `num_samples`
     # samples; the best checkpoint by the dataset's primary metric is kept in

@@ -23,6 +23,7 @@ OUTPUT_FIELDS = (
     'num_samples',
     'checkpoint_every',
     'keep_checkpoints',
+    'profile_steps',
     'eval',
 )
 

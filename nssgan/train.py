@@ -26,6 +26,7 @@ from nssgan import (
     distributed,
     event_log,
     fingerprint,
+    profiling,
     run_outputs,
     sampling,
     step,
@@ -208,6 +209,7 @@ def _run_loop(config, workdir, spec, dataset, allow_config_change, checkpointer)
         pending = []
         step_num = start_step
         stopping = stop.received or 0
+        trace = profiling.StepTrace(config.get('profile_steps', (0, 0)), workdir)
         try:
             while step_num < config.num_train_steps and not stopping:
                 images = next(batches)['image']
@@ -218,9 +220,11 @@ def _run_loop(config, workdir, spec, dataset, allow_config_change, checkpointer)
                         batch_sharding, images.reshape(*local_shape, *spec.shape)
                     )
                 }
+                trace.before(step_num + 1)
                 with jax.profiler.StepTraceAnnotation('train', step_num=step_num):
                     state, metrics = step_fn(state, batch)
                 step_num += 1
+                trace.after(step_num, state)
                 pending.append(metrics)
                 progress(step_num)
                 last = step_num == config.num_train_steps
@@ -269,6 +273,7 @@ def _run_loop(config, workdir, spec, dataset, allow_config_change, checkpointer)
                 )
             raise
         finally:
+            trace.close()
             checkpointer.wait_until_finished()
             if best is not None:
                 best.checkpointer.close()

@@ -57,6 +57,17 @@ def validate(
         value = config[field]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f'config.{field}={value!r} must be a positive integer.')
+    profile = config.get('profile_steps', (0, 0))
+    if not (
+        isinstance(profile, (tuple, list))
+        and len(profile) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in profile)
+        and (profile[0] == 0 or profile[0] <= profile[1])
+    ):
+        raise ConfigError(
+            f'config.profile_steps={profile!r} must be (first, last) steps with '
+            f'1 ≤ first ≤ last, or (0, 0) for no profile.'
+        )
     if not 0.0 <= config.ema_decay < 1.0:
         raise ConfigError(
             f'config.ema_decay={config.ema_decay!r} must be in [0, 1) '

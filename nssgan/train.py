@@ -34,6 +34,7 @@ from nssgan import (
     workdir_lock,
 )
 from nssgan.best_checkpoint import BestCheckpoint
+from nssgan.data import prefetch
 from nssgan.divergence import (
     TrainingDivergedError,
     check_finite,
@@ -201,7 +202,13 @@ def _run_loop(config, workdir, spec, dataset, allow_config_change, checkpointer)
         grid_key = jax.random.PRNGKey(config.seed + sampling.GRID_SEED_OFFSET)
 
         local_shape = (config.n_dis, dataset.local_batch_size // config.n_dis)
-        batches = dataset.iterate(start_step)
+
+        def to_devices(batch):
+            images = batch['image']
+            local = images.reshape(*local_shape, *spec.shape)
+            return images, {'image': jax.make_array_from_process_local_data(batch_sharding, local)}
+
+        batches = prefetch.Prefetch(dataset.iterate(start_step), to_devices)
         first_real = None
         progress = periodic_actions.ReportProgress(
             num_train_steps=config.num_train_steps, writer=writer
@@ -212,14 +219,9 @@ def _run_loop(config, workdir, spec, dataset, allow_config_change, checkpointer)
         trace = profiling.StepTrace(config.get('profile_steps', (0, 0)), workdir)
         try:
             while step_num < config.num_train_steps and not stopping:
-                images = next(batches)['image']
+                images, batch = next(batches)
                 if first_real is None:
                     first_real = images[: config.num_samples]
-                batch = {
-                    'image': jax.make_array_from_process_local_data(
-                        batch_sharding, images.reshape(*local_shape, *spec.shape)
-                    )
-                }
                 trace.before(step_num + 1)
                 with jax.profiler.StepTraceAnnotation('train', step_num=step_num):
                     state, metrics = step_fn(state, batch)
@@ -273,6 +275,7 @@ def _run_loop(config, workdir, spec, dataset, allow_config_change, checkpointer)
                 )
             raise
         finally:
+            batches.close()
             trace.close()
             checkpointer.wait_until_finished()
             if best is not None:

@@ -54,10 +54,9 @@ def make_noise_generator(model_config, spec, divisor: int = 8) -> NoiseGenerator
             use_batchnorm=model_config.g_batchnorm,
         )
     else:
-        if isinstance(model_config, ml_collections.FrozenConfigDict):
-            narrow = model_config.as_configdict()
-        else:
-            narrow = ml_collections.ConfigDict(model_config)
+        # A copy: ConfigDict(c) and even FrozenConfigDict(c).as_configdict() share c's
+        # fields, and narrowing them would narrow the run's own generator.
+        narrow = ml_collections.ConfigDict(dict(model_config.items()))
         narrow.g_width = _narrow(model_config.g_width, divisor)
         base = models.make_generator(narrow, spec)  # Every image generator ends in tanh.
     return NoiseGenerator(base)

@@ -489,3 +489,19 @@ def test_samples_come_from_the_runs_generator_not_the_noise_generator():
     samples = sampling.generate_samples(state, config, 20)
     assert samples.shape == (20, 32, 32, 1) and np.all(np.isfinite(samples))
     assert np.max(np.abs(samples)) <= 1  # G's tanh, not the noise generator's 2·tanh.
+
+
+def test_building_the_noise_generator_leaves_the_run_s_config_alone():
+    # It narrows a copy of config.model; FrozenConfigDict(config) shares config's
+    # fields, so narrowing in place made the next state's generator the narrow one.
+    config = tiny_dcgan_config()
+    config.stabilizer.name = 'noise_tempered'
+    spec = data.dataset_spec(config.dataset, config.image_size)
+    widths = []
+    for _ in range(2):
+        state = step.create_state(
+            ml_collections.FrozenConfigDict(config), spec, jax.random.PRNGKey(0)
+        )
+        widths.append(state.generator.apply_fn.module.width)
+        assert state.scheme.apply_fn.module.base.width == config.model.g_width // 8
+    assert config.model.g_width == 8 and widths == [8, 8]

@@ -61,6 +61,9 @@ def base_config() -> ml_collections.ConfigDict:
     config.penalty.weight = 10.0
 
     config.ema_decay = 0.0  # Generator EMA; 0 disables it.
+    # 'bfloat16': G and D compute in bfloat16; parameters, optimizer state, statistics,
+    # losses, penalties and the scale-space stay float32 (see README, Precision).
+    config.compute_dtype = 'float32'
 
     config.log_every = 100
     config.log_grad_norms = True  # Mean ‖∇ₓD‖ on reals and fakes, every log_every steps.

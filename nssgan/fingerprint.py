@@ -52,12 +52,18 @@ def trajectory_config(config: ml_collections.ConfigDict) -> dict[str, Any]:
     return {k: v for k, v in flat.items() if k.split('.')[0] not in skip}
 
 
+# Fields added after checkpoints first held a fingerprint, with the value that trains
+# as before they existed: a checkpoint without the field was trained with that value.
+ADDED_FIELDS = {'compute_dtype': 'float32'}
+
+
 def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """'field: saved → current' for every field that differs (or exists in one only)."""
     missing = object()
     changes = []
     for field in sorted(set(saved) | set(current)):
-        before, after = saved.get(field, missing), current.get(field, missing)
+        before = saved.get(field, ADDED_FIELDS.get(field, missing))
+        after = current.get(field, missing)
         if before != after:
             shown = ['(absent)' if v is missing else repr(v) for v in (before, after)]
             changes.append(f'{field}: {shown[0]} → {shown[1]}')

@@ -11,10 +11,21 @@ from typing import Any
 
 import flax
 import jax
+import jax.numpy as jnp
 import optax
 from flax.training import train_state
 
 PyTree = Any
+
+
+COMPUTE_DTYPES = ('float32', 'bfloat16')
+
+
+def _cast_floats(tree: PyTree, dtype) -> PyTree:
+    return jax.tree.map(
+        lambda a: a.astype(dtype) if jnp.issubdtype(jnp.result_type(a), jnp.floating) else a,
+        tree,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,12 +35,30 @@ class ModuleApply:
     A bound method compares its module by identity, so the ``apply_fn`` of two states
     built from equal configs would differ, and with it their pytree structure (one
     compiled step could not serve both, nor could two runs' states be compared).
+
+    ``compute_dtype='bfloat16'`` runs the network in bfloat16 (mixed precision): the
+    parameters and the input are cast to it for the forward pass (the gradients reach
+    the float32 parameters through the cast), the output is float32 again, and the
+    statistics (BatchNorm's running averages, spectral norm's vectors) stay float32
+    (BatchNorm reduces in float32).
     """
 
     module: flax.linen.Module
+    compute_dtype: str = 'float32'
 
-    def __call__(self, *args, **kwargs):
-        return self.module.apply(*args, **kwargs)
+    def __call__(self, variables, x, *args, **kwargs):
+        if self.compute_dtype == 'float32':
+            return self.module.apply(variables, x, *args, **kwargs)
+        dtype = jnp.dtype(self.compute_dtype)
+        low = {**variables, 'params': _cast_floats(variables['params'], dtype)}
+        result = self.module.apply(low, _cast_floats(x, dtype), *args, **kwargs)
+        if kwargs.get('mutable'):
+            out, mutated = result
+            mutated = jax.tree.map(
+                lambda new, old: new.astype(old.dtype), mutated, {k: variables[k] for k in mutated}
+            )
+            return _cast_floats(out, jnp.float32), mutated
+        return _cast_floats(result, jnp.float32)
 
 
 class TrainState(train_state.TrainState):
@@ -61,11 +90,15 @@ class TrainState(train_state.TrainState):
 
 
 def create_train_state(
-    module: flax.linen.Module, variables: PyTree, tx: optax.GradientTransformation
+    module: flax.linen.Module,
+    variables: PyTree,
+    tx: optax.GradientTransformation,
+    compute_dtype: str = 'float32',
 ) -> TrainState:
-    """A ``TrainState`` for ``module`` from its initial ``variables``."""
+    """A ``TrainState`` for ``module`` from its initial (float32) ``variables``, run in
+    ``compute_dtype`` (see ``ModuleApply``)."""
     return TrainState.create(
-        apply_fn=ModuleApply(module),
+        apply_fn=ModuleApply(module, compute_dtype),
         params=variables['params'],
         tx=tx,
         batch_stats=variables.get('batch_stats', {}),

@@ -47,9 +47,12 @@ def create_state(config: ml_collections.ConfigDict, spec, key: jax.Array) -> GAN
     z = jnp.zeros((2, config.model.latent_dim), jnp.float32)
     x = jnp.zeros((2, *spec.shape), jnp.float32)
     g_tx, d_tx = optimizers(config)
-    g_state = create_train_state(generator, generator.init({'params': k_g}, z, train=False), g_tx)
+    dtype = config.get('compute_dtype', 'float32')
+    g_state = create_train_state(
+        generator, generator.init({'params': k_g}, z, train=False), g_tx, dtype
+    )
     d_state = create_train_state(
-        discriminator, discriminator.init({'params': k_d}, x, train=False), d_tx
+        discriminator, discriminator.init({'params': k_d}, x, train=False), d_tx, dtype
     )
     scheme = schemes.get_scheme(config)
     return GANState(

@@ -4,6 +4,7 @@ Every problem is reported as a ``ConfigError`` whose one-line message names the 
 the bad value and what would be valid.
 """
 
+import logging
 import math
 import os
 import socket
@@ -16,7 +17,7 @@ from nssgan.evaluation import evaluator
 from nssgan.schemes import RunInfo
 from nssgan.schemes.base import is_number
 from nssgan.stabilizers import penalties
-from nssgan.state import LR_DECAYS
+from nssgan.state import COMPUTE_DTYPES, LR_DECAYS
 from nssgan.step import penalty_settings
 
 
@@ -73,6 +74,7 @@ def validate(
             f'config.ema_decay={config.ema_decay!r} must be in [0, 1) '
             '(0 disables the generator EMA).'
         )
+    _check_choice('compute_dtype', config.get('compute_dtype', 'float32'), COMPUTE_DTYPES)
     _check_choice('optimizer.lr_decay', config.optimizer.get('lr_decay', 'none'), LR_DECAYS)
     for field in ('g_lr', 'd_lr'):
         value = config.optimizer[field]
@@ -124,6 +126,15 @@ def validate(
             f'config.batch_size={config.batch_size} is not divisible by the '
             f'{num_processes} processes; use a multiple of {num_processes}.'
         )
+    if config.get('compute_dtype', 'float32') == 'bfloat16':
+        penalty_name, _ = penalty_settings(config)
+        if schemes.get_scheme(config).input_gradients or penalty_name != 'none':
+            logging.warning(
+                'config.compute_dtype=bfloat16 with %s: ∇ₓD is computed in bfloat16, a few '
+                'percent off float32 in its per-sample norm (see README, Precision); use '
+                'float32 where the exact penalty matters.',
+                config.stabilizer.name if penalty_name == 'none' else f'penalty {penalty_name}',
+            )
     return spec
 
 

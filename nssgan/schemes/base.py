@@ -137,7 +137,13 @@ def is_number(value) -> bool:
 
 
 class Scheme:
-    """The plain GAN. Schemes subclass this and override the hooks they need."""
+    """The plain GAN. Schemes subclass this and override the hooks they need.
+
+    ``input_gradients``: whether the scheme differentiates D with respect to its input
+    (a penalty or a normalization by ‖∇ₓD‖), which bfloat16 compute makes approximate.
+    """
+
+    input_gradients = False
 
     def __init__(self, name: str, settings: ml_collections.ConfigDict):
         self.name = name

@@ -12,6 +12,8 @@ from nssgan.stabilizers.gradient_normalization import normalized_logits
 class PenaltyGradientNormalization(Scheme):
     """``pgn``: f̂ = (1 − f)/(‖𝟏 − ∇ₓf‖ + |1 − f|), as the PGN authors coded it."""
 
+    input_gradients = True
+
     variant = 'pgn'
 
     def wrap_discriminator(self, d_apply):

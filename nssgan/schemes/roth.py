@@ -19,6 +19,8 @@ from nssgan.stabilizers.roth import annealed_gamma
 class Roth(Scheme):
     """Adds (γ/2)·Ω on the real and fake batch to D's loss; see the module docstring."""
 
+    input_gradients = True
+
     @classmethod
     def defaults(cls):
         return ml_collections.ConfigDict(dict(gamma=2.0, alpha=0.01))

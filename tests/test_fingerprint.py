@@ -62,6 +62,14 @@ def test_differences_name_each_changed_field():
     ]
 
 
+def test_a_checkpoint_from_before_a_field_existed_counts_as_its_old_behaviour():
+    current = fingerprint.trajectory_config(tiny_mlp_config())
+    older = {k: v for k, v in current.items() if k != 'compute_dtype'}
+    assert fingerprint.differences(older, current) == []
+    current['compute_dtype'] = 'bfloat16'
+    assert fingerprint.differences(older, current) == ["compute_dtype: 'float32' → 'bfloat16'"]
+
+
 def test_a_resume_with_another_config_stops_unless_allowed_and_config_json_records_it(tmp_path):
     config = tiny_mlp_config(num_train_steps=2, sample_every=100)
     train.train_and_evaluate(config, str(tmp_path))

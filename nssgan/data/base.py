@@ -49,9 +49,8 @@ class Dataset(abc.ABC):
       global_batch_size: examples per step over all processes.
       local_batch_size: examples per step in this process.
       seed, process_index, process_count, groups: as given.
-      epoch_size: examples in one pass over the stream this process draws
-        from (the whole set for embedded data, this process's split for TFDS),
-        or None for generative data.
+      epoch_size: examples in one pass over the data (the embedded set, or the
+        TFDS split), or None for generative data.
     """
 
     epoch_size: int | None = None

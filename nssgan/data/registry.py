@@ -108,10 +108,8 @@ def make_dataset(
       shuffle_buffer: TFDS shuffle-buffer size in (still encoded) records,
         default `tfds_pipeline.DEFAULT_SHUFFLE_BUFFER` (10,000).
       groups: the number of equal parts of a step's batch (one per discriminator
-        update); each process yields its share of each part, so the embedded datasets'
-        parts hold the same examples for any number of processes. (A TFDS dataset's
-        processes read disjoint slices of the split, so its examples depend on the
-        number of processes anyway.)
+        update); each process yields its share of each part, so the parts hold the
+        same examples for any number of processes.
 
     Returns:
       A `Dataset` with ``spec == dataset_spec(name, image_size)``.

@@ -3,15 +3,18 @@
 This is the only module that imports TensorFlow; `make_dataset` imports it on
 first use of a TFDS dataset.
 
-Each process reads its own even slice of the split (`tfds.even_splits`, with
-the remainder dropped so that all slices have the same size). Its stream is
-the concatenation of epochs over that slice; epoch ``e`` is the slice in TFDS's
-stored order passed through a shuffle buffer seeded from (seed, e). TFDS writes
-a split in hashed-key order, so the stored order is already mixed and the
-buffer only needs to vary the order between epochs. Step ``s`` takes the
-stream's records [s * b, (s + 1) * b) for the local batch size ``b``: resuming
-at step ``k`` starts at epoch (k * b) // N and skips (k * b) % N still-encoded
-records, so it reads at most one epoch but decodes nothing extra.
+The stream is the concatenation of epochs over the split; epoch ``e`` is the split
+in TFDS's stored order passed through a shuffle buffer seeded from (seed, e). TFDS
+writes a split in hashed-key order, so the stored order is already mixed and the
+buffer only needs to vary the order between epochs. Step ``s`` takes the stream's
+records [s * B, (s + 1) * B) for the global batch size ``B``: resuming at step ``k``
+starts at epoch (k * B) // N and skips (k * B) % N still-encoded records, so it reads
+at most one epoch but decodes nothing extra.
+
+Every process reads the same (still encoded) stream and decodes only its rows of each
+step's batch (``Dataset.local_rows``), so which examples a step holds depends on the
+seed and the step only, not on the number of processes; reading the encoded records
+of the whole batch costs each process little beside decoding its share.
 
 The order also depends on TensorFlow's global seed: calling
 `tf.random.set_seed` changes it (nssgan never does).
@@ -100,7 +103,7 @@ def _not_prepared_message(name: str, builder) -> str:
 
 
 class TfdsDataset(Dataset):
-    """A TFDS image dataset, this process's slice, in reshuffled epochs.
+    """A TFDS image dataset in reshuffled epochs, this process's rows of each batch.
 
     Images are decoded, resized and centre-cropped to the spec's size, scaled
     to [-1, 1]; labels are the dataset's class labels (stl10's unlabelled
@@ -126,14 +129,11 @@ class TfdsDataset(Dataset):
         builder = tfds.builder(spec.name, data_dir=data_dir)
         self.data_dir = _data_dir_root(builder, spec.name)
         self._has_label = 'label' in builder.info.features
-        local_split = tfds.even_splits(self.split, n=self.process_count, drop_remainder=True)[
-            self.process_index
-        ]
         # `builder.is_prepared()` is False under `tfds.testing.mock_data`, whose
         # patched `as_dataset` works regardless; so ask `as_dataset` itself.
         try:
             self._records = builder.as_dataset(
-                split=local_split,
+                split=self.split,
                 shuffle_files=False,
                 decoders={'image': tfds.decode.SkipDecoding()},
             )
@@ -141,16 +141,13 @@ class TfdsDataset(Dataset):
             raise DatasetNotPreparedError(_not_prepared_message(spec.name, builder)) from e
         num_records = int(self._records.cardinality())
         if num_records < 0:
-            num_records = builder.info.splits[local_split].num_examples
+            num_records = builder.info.splits[self.split].num_examples
         if num_records < 1:
-            raise DatasetError(
-                f'Split {self.split!r} of {spec.name!r} leaves no examples for '
-                f'process {self.process_index} of {self.process_count}.'
-            )
+            raise DatasetError(f'Split {self.split!r} of {spec.name!r} has no examples.')
         self.epoch_size = num_records
 
     def _pipeline(self, start_step: int) -> tf.data.Dataset:
-        start_epoch, skip = divmod(start_step * self.local_batch_size, self.epoch_size)
+        start_epoch, skip = divmod(start_step * self.global_batch_size, self.epoch_size)
         records = self._records
         seed = tf.constant(self.seed % 2**63, tf.int64)
 
@@ -170,6 +167,10 @@ class TfdsDataset(Dataset):
             )
         )
         ds = epochs.flat_map(epoch_records)
+        ds = ds.batch(self.global_batch_size, drop_remainder=True)
+        rows = tf.constant(self.local_rows, tf.int64)
+        ds = ds.map(lambda batch: tf.nest.map_structure(lambda t: tf.gather(t, rows), batch))
+        ds = ds.unbatch()
         ds = ds.map(self._preprocess, num_parallel_calls=tf.data.AUTOTUNE)
         ds = ds.batch(self.local_batch_size, drop_remainder=True)
         ds = ds.prefetch(tf.data.AUTOTUNE)

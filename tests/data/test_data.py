@@ -412,15 +412,20 @@ def test_tfds_resume_across_epoch_boundary():
     assert not np.array_equal(epochs[0], epochs[1])
 
 
-def test_tfds_process_slices_are_disjoint():
+def test_tfds_processes_split_each_batch_of_the_one_process_stream():
+    # 3 processes, 2 discriminator updates of 6 per step: each update's examples are
+    # one process's, whatever the number of processes.
     with tfds.testing.mock_data(as_dataset_fn=_indexed_mnist):
-        slices = []
+        alone = _mock_mnist(batch_size=12, groups=2)
+        whole = [_indices(b).reshape(2, 6) for b in _take(alone.iterate(), 5)]
+        parts = []
         for p in range(3):
-            ds = _mock_mnist(batch_size=6, process_index=p, process_count=3)
-            assert ds.local_batch_size == 2 and ds.epoch_size == 10
-            slices.append(np.concatenate([_indices(b) for b in _take(ds.iterate(), 5)]))
-    for p, indices in enumerate(slices):
-        np.testing.assert_array_equal(np.sort(indices), np.arange(10 * p, 10 * p + 10))
+            ds = _mock_mnist(batch_size=12, process_index=p, process_count=3, groups=2)
+            assert ds.local_batch_size == 4 and ds.epoch_size == 30
+            parts.append([_indices(b).reshape(2, 2) for b in _take(ds.iterate(start_step=1), 4)])
+    for step in range(1, 5):
+        together = np.concatenate([parts[p][step - 1] for p in range(3)], axis=1)
+        np.testing.assert_array_equal(together, whole[step])
 
 
 def test_tfds_not_prepared(tmp_path):
@@ -451,23 +456,24 @@ def prepared_data_dir(tmp_path_factory):
 
 
 def test_tfds_reads_a_prepared_data_dir(prepared_data_dir):
-    """The real (unmocked) read path: slices, epochs, labels and resume."""
-    streams = []
-    for p in range(2):
-        ds = _mock_mnist(
-            batch_size=8, process_index=p, process_count=2, data_dir=prepared_data_dir, seed=1
-        )
-        assert ds.epoch_size == 15  # 31 // 2, the remainder dropped
-        batches = _take(ds.iterate(), 8)
-        for batch in batches:
-            np.testing.assert_array_equal(batch['label'], _indices(batch) % 10)
-        resumed = _take(ds.iterate(start_step=3), 2)  # step 3: positions 12..15
-        for a, b in zip(batches[3:], resumed):
-            _assert_batches_equal(a, b)
-        stream = np.concatenate([_indices(b) for b in batches])
-        assert sorted(stream[:15]) == sorted(stream[15:30])
-        assert not np.array_equal(stream[:15], stream[15:30])
-        streams.append(set(stream))
-    assert len(streams[0]) == len(streams[1]) == 15
-    assert not streams[0] & streams[1]
-    assert streams[0] | streams[1] < set(range(31))
+    """The real (unmocked) read path: epochs, labels, resume and processes' rows."""
+
+    def make(**kwargs):
+        return _mock_mnist(batch_size=8, data_dir=prepared_data_dir, seed=1, **kwargs)
+
+    alone = make()
+    assert alone.epoch_size == 31
+    batches = _take(alone.iterate(), 8)
+    for batch in batches:
+        np.testing.assert_array_equal(batch['label'], _indices(batch) % 10)
+    for a, b in zip(batches[3:], _take(alone.iterate(start_step=3), 2)):  # epochs 0 and 1
+        _assert_batches_equal(a, b)
+    stream = np.concatenate([_indices(b) for b in batches])
+    assert sorted(stream[:31]) == sorted(stream[31:62]) == list(range(31))
+    assert not np.array_equal(stream[:31], stream[31:62])
+    parts = [_take(make(process_index=p, process_count=2).iterate(), 8) for p in range(2)]
+    for step, batch in enumerate(batches):
+        rows = [part[step] for part in parts]
+        assert all(len(r['image']) == 4 for r in rows)
+        together = np.concatenate([_indices(r) for r in rows])
+        np.testing.assert_array_equal(together, _indices(batch))

@@ -18,8 +18,8 @@ from helpers import tiny_dcgan_config
 
 STEPS = 3
 # After 3 steps every logged metric (losses, penalties, gradient norms) of a bfloat16
-# run is within METRIC_RTOL of float32's, relative to max(1, |value|) (measured: at
-# most 0.0115, Roth's penalty on DCGAN-32).
+# run is within METRIC_RTOL of float32's, relative to max(1, |value|) (measured on the
+# MLP: at most 0.0021; on DCGAN-32, every scheme: at most 0.0115, Roth's penalty).
 METRIC_RTOL = 0.05
 # D's logits and the per-sample norm of ∇ₓD at initialization (measured on DCGAN-32
 # and -64: logits 1.0% and 0.9%, norms 3.0% and 0.6%).
@@ -65,12 +65,6 @@ def test_every_scheme_trains_in_bfloat16_close_to_float32(scheme):
     finally:
         for name in grid_runner.EXTRA_SCHEMES:  # grid_config registers the toy scheme.
             schemes.SCHEMES.pop(name, None)
-
-
-def test_a_convolutional_gradient_penalty_trains_in_bfloat16_close_to_float32():
-    config = tiny_dcgan_config()
-    config.stabilizer.name = 'roth'
-    _assert_close_to_float32(config)
 
 
 def test_bfloat16_forward_and_input_gradients_are_close_and_come_back_float32():

@@ -187,7 +187,8 @@ def test_sigterm_to_one_process_stops_both_at_one_step_and_the_resume_is_bitwise
 ):
     report, run = tmp_path / 'report', tmp_path / 'run'
     os.makedirs(report)
-    processes = _start(report, run)
+    no_eval = {'eval.every': 0}  # Evaluation is the fixture's to test; it adds nothing here.
+    processes = _start(report, run, **no_eval)
     for line in processes[0].stderr:  # Process 0 has logged step 5: stop process 1.
         logged = re.search(r'\] \[(\d+)\] d_', line)
         if logged and int(logged.group(1)) >= 5:
@@ -205,7 +206,7 @@ def test_sigterm_to_one_process_stops_both_at_one_step_and_the_resume_is_bitwise
     assert 5 <= step < STEPS
     assert max(int(d) for d in os.listdir(run / 'checkpoints') if d.isdigit()) == step
 
-    for code, stderr in _run(report, run):
+    for code, stderr in _run(report, run, **no_eval):
         assert code == 0, stderr[-3000:]
     _assert_bitwise(_state(report, 0), _state(report, 1))
     _assert_bitwise(_state(report, 0), _state(uninterrupted / 'report', 0))

@@ -80,13 +80,17 @@ def test_bfloat16_forward_and_input_gradients_are_close_and_come_back_float32():
         config.compute_dtype = dtype
         frozen = ml_collections.FrozenConfigDict(config)
         state = step.create_state(frozen, spec, jax.random.PRNGKey(0))
-        d = discriminator_apply(state.discriminator)
-        stats = state.discriminator.batch_stats
-        logits, new_stats = d(x, stats, independent=True)
-        gradient = jax.grad(lambda x: d(x, stats, independent=True)[0].sum())(x)
-        params_gradient = jax.grad(lambda p: state.discriminator.apply_train(x, p)[0].sum())(
-            state.discriminator.params
-        )
+
+        @jax.jit  # One program: op-by-op, the DCGAN's passes take most of a minute.
+        def forward_and_gradients(d_state, x):
+            d = discriminator_apply(d_state)
+            stats = d_state.batch_stats
+            logits, new_stats = d(x, stats, independent=True)
+            gradient = jax.grad(lambda x: d(x, stats, independent=True)[0].sum())(x)
+            params_gradient = jax.grad(lambda p: d_state.apply_train(x, p)[0].sum())(d_state.params)
+            return logits, new_stats, gradient, params_gradient
+
+        logits, new_stats, gradient, params_gradient = forward_and_gradients(state.discriminator, x)
         for leaf in jax.tree.leaves((logits, new_stats, gradient, params_gradient)):
             assert leaf.dtype == jnp.float32
         norms = np.linalg.norm(np.asarray(gradient).reshape(len(x), -1), axis=1)

@@ -148,6 +148,12 @@ def checkpoint_leaves(path) -> dict[str, np.ndarray]:
     }
 
 
+def flat_leaves(tree) -> dict[str, np.ndarray]:
+    """``tree``'s leaves as numpy arrays, keyed by their paths (``.generator.params…``)."""
+    leaves = jax.tree_util.tree_leaves_with_path(tree)
+    return {jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in leaves}
+
+
 def assert_trees_equal(a, b):
     """Two pytrees of the same structure, equal leaf by leaf (bitwise)."""
     jax.tree.map(np.testing.assert_array_equal, a, b)

@@ -10,12 +10,14 @@ but the probe file with which each process checks that it can write there).
 """
 
 import builtins
+import functools
 import json
 import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -25,6 +27,8 @@ import main  # noqa: E402
 from nssgan import sampling, train  # noqa: E402
 from nssgan.evaluation import across_processes  # noqa: E402
 from nssgan.evaluation import evaluator as evaluator_lib  # noqa: E402
+
+from helpers import flat_leaves  # noqa: E402
 
 EVAL_SAMPLES = 100
 
@@ -37,11 +41,6 @@ def _recording_open(file, mode='r', *args, **kwargs):
     if any(m in mode for m in 'wax+'):
         writes.append(os.path.abspath(os.fspath(file)))
     return _open(file, mode, *args, **kwargs)
-
-
-def _flat(tree) -> dict[str, np.ndarray]:
-    leaves = jax.tree_util.tree_leaves_with_path(tree)
-    return {jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in leaves}
 
 
 def _train_and_report(config, workdir, **kwargs):
@@ -59,13 +58,10 @@ def _train_and_report(config, workdir, **kwargs):
         ]
         with _open(os.path.join(report_dir, f'writes_{process}.json'), 'w') as f:
             json.dump(own, f)
-    np.savez(
-        os.path.join(report_dir, f'state_{process}.npz'),
-        **_flat(across_processes.local_copy(state)),
-    )
     local = across_processes.local_copy(state)
+    np.savez(os.path.join(report_dir, f'state_{process}.npz'), **flat_leaves(local))
     gathered = across_processes.embed_batches(
-        lambda i: sampling.sample_batches(local, config, [i]),
+        functools.partial(sampling.sample_batches, local, config),
         lambda samples: {'samples': samples},
         EVAL_SAMPLES,
         config.batch_size,

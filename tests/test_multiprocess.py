@@ -21,7 +21,7 @@ import pytest
 from nssgan import checkpointing, sampling
 from nssgan.evaluation import evaluator as evaluator_lib
 
-from helpers import MAIN_ENV, ROOT, load_config, run_steps
+from helpers import MAIN_ENV, ROOT, assert_trees_equal, flat_leaves, load_config, run_steps
 
 DRIVER = os.path.join(ROOT, 'tests', 'multiprocess_driver.py')
 STEPS = 12
@@ -109,12 +109,6 @@ def _state(report_dir, process):
         return {k: f[k] for k in f.files}
 
 
-def _assert_bitwise(a, b):
-    assert a.keys() == b.keys()
-    for k in a:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-
-
 @pytest.fixture(scope='module')
 def uninterrupted(tmp_path_factory):
     """A two-process run to ``STEPS`` with a checkpoint after every step."""
@@ -128,17 +122,12 @@ def uninterrupted(tmp_path_factory):
 
 def test_both_processes_hold_the_same_state_and_one_step_equals_one_process(uninterrupted):
     report = uninterrupted / 'report'
-    _assert_bitwise(_state(report, 0), _state(report, 1))
+    assert_trees_equal(_state(report, 0), _state(report, 1))
     # The checkpoint (written by both processes) restores in this one process.
     config = _config()
     restored = jax.device_get(checkpointing.load_state(config, str(uninterrupted / 'run'), 1))
     alone, _ = run_steps(config, 1, devices=jax.devices()[:4])
-    _assert_one_step_close(_flat(restored), _flat(alone), config)
-
-
-def _flat(tree) -> dict[str, np.ndarray]:
-    leaves = jax.tree_util.tree_leaves_with_path(tree)
-    return {jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in leaves}
+    _assert_one_step_close(flat_leaves(restored), flat_leaves(alone), config)
 
 
 def _assert_one_step_close(got, want, config):
@@ -208,5 +197,5 @@ def test_sigterm_to_one_process_stops_both_at_one_step_and_the_resume_is_bitwise
 
     for code, stderr in _run(report, run, **no_eval):
         assert code == 0, stderr[-3000:]
-    _assert_bitwise(_state(report, 0), _state(report, 1))
-    _assert_bitwise(_state(report, 0), _state(uninterrupted / 'report', 0))
+    assert_trees_equal(_state(report, 0), _state(report, 1))
+    assert_trees_equal(_state(report, 0), _state(uninterrupted / 'report', 0))

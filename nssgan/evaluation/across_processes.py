@@ -7,8 +7,9 @@ dataset's step) belongs to process ``i mod P``. With one process this is the pla
 sequential evaluation.
 """
 
+import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import jax
 import numpy as np
@@ -49,21 +50,21 @@ def gather_in_order(local: Embedded, num_batches: int, batch_size: int) -> Embed
 
 
 def embed_batches(
-    batch: Callable[[int], np.ndarray],
+    batches: Callable[[Sequence[int]], np.ndarray],
     embed: Callable[[np.ndarray], Embedded],
     num_rows: int,
     batch_size: int,
 ) -> Embedded:
-    """``embed`` of the first ``num_rows`` rows of batches ``batch(0), batch(1), ...``
-    (each ``batch_size`` rows), each process producing and embedding its share on its
-    first device."""
+    """``embed`` of the first ``num_rows`` rows of batches 0, 1, ... (each ``batch_size``
+    rows; ``batches(indices)`` gives those batches' rows, concatenated), each process
+    producing and embedding its share on its first device."""
     num_batches = math.ceil(num_rows / batch_size)
     mine = my_batches(num_batches)
     with jax.set_mesh(make_mesh(jax.local_devices()[:1])):  # This process's work only.
         if mine:
-            rows = np.concatenate([batch(i) for i in mine])
+            rows = batches(mine)
         else:  # More processes than batches: an empty share, shaped like the others'.
-            rows = batch(0)[:0]
+            rows = batches([0])[:0]
         if num_batches - 1 in mine:  # Rows of the last batch past num_rows: not embedded.
             rows = rows[: len(rows) - (num_batches * batch_size - num_rows)]
         local = embed(rows)
@@ -79,9 +80,8 @@ def embed_batches(
 def score_samples(state, config, evaluator, num_samples: int) -> dict[str, float]:
     """``evaluator``'s metrics of ``num_samples`` samples of ``state``'s generator
     (``sampling.generate_samples``' set), generated and embedded across the processes."""
-    state = local_copy(state)
-    batch = lambda i: sampling.sample_batches(state, config, [i])  # noqa: E731
-    embedded = embed_batches(batch, evaluator.embed, num_samples, config.batch_size)
+    batches = functools.partial(sampling.sample_batches, local_copy(state), config)
+    embedded = embed_batches(batches, evaluator.embed, num_samples, config.batch_size)
     return evaluator.score(embedded)
 
 

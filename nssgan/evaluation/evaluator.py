@@ -150,7 +150,7 @@ def real_statistics(
     if cached is not None:
         return cached
     features = across_processes.embed_batches(
-        lambda step: np.asarray(dataset.batch(step)['image']),
+        lambda steps: np.concatenate([np.asarray(dataset.batch(s)['image']) for s in steps]),
         lambda images: {'features': _features(variables, images, batch_size)},
         num_samples,
         dataset.global_batch_size,

@@ -9,6 +9,8 @@ with a step and read one step later, so the vote never makes the host wait for t
 device.
 """
 
+import signal
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -97,7 +99,7 @@ class StopVote:
         )
         agreed = 0 if previous is None else int(previous)
         if _reached_preemption_sync_point(step):
-            return 15  # SIGTERM: what the platform's preemption notice stands for.
+            return int(signal.SIGTERM)  # What the platform's preemption notice stands for.
         return agreed
 
 

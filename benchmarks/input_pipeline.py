@@ -44,7 +44,7 @@ CASES = (
 )
 
 
-def _celeb_a_like_builder():
+def celeb_a_like_builder():
     import tensorflow_datasets as tfds
 
     class CelebALike(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -88,7 +88,7 @@ def _source(source, data_dir: str):
     if source is None:
         return contextlib.nullcontext()
     if source == PREPARED:
-        _celeb_a_like_builder()(data_dir=data_dir).download_and_prepare()
+        celeb_a_like_builder()(data_dir=data_dir).download_and_prepare()
         return contextlib.nullcontext()
     import tensorflow_datasets as tfds
 

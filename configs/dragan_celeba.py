@@ -6,14 +6,14 @@ DRAGAN on CelebA is not legible in the paper; η = 2e-4 is its value for LSUN-Co
 and Oxford Flowers.
 """
 
-from nssgan.paper_setups import nss_baseline_config
+from nssgan.paper_setups import CELEB_A_IMAGES, nss_baseline_config
 
 
 def get_config():
     return nss_baseline_config(
         'dragan',
         dataset='celeb_a',
-        num_examples=162_770,
+        num_examples=CELEB_A_IMAGES,
         epochs=10,
         learning_rate=2e-4,
         b1=0.4,

@@ -6,14 +6,14 @@ CelebA is not legible in the paper; λ = 10 is its value for LSUN-Church and the
 default of Mescheder's code (reg_param = 10).
 """
 
-from nssgan.paper_setups import nss_baseline_config
+from nssgan.paper_setups import CELEB_A_IMAGES, nss_baseline_config
 
 
 def get_config():
     return nss_baseline_config(
         'gan_gr',
         dataset='celeb_a',
-        num_examples=162_770,
+        num_examples=CELEB_A_IMAGES,
         epochs=10,
         learning_rate=5e-4,
         b1=0.3,

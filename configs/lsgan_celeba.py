@@ -5,10 +5,15 @@ DCGAN-64, least-squares loss (a-b-c = 0-1-1), batch 128, 10 epochs, Adam with bâ
 is its value for every other dataset.
 """
 
-from nssgan.paper_setups import nss_baseline_config
+from nssgan.paper_setups import CELEB_A_IMAGES, nss_baseline_config
 
 
 def get_config():
     return nss_baseline_config(
-        'lsgan', dataset='celeb_a', num_examples=162_770, epochs=10, learning_rate=5e-5, b1=0.4
+        'lsgan',
+        dataset='celeb_a',
+        num_examples=CELEB_A_IMAGES,
+        epochs=10,
+        learning_rate=5e-5,
+        b1=0.4,
     )

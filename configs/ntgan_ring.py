@@ -34,7 +34,7 @@ def get_config(variant: str = 'ntgan'):
     config.model.latent_dim = 100
     config.model.mlp_hidden = (512, 512)
     config.model.g_batchnorm = True
-    config.model.d_batchnorm = True
+    config.model.d_norm = 'batch'
     config.stabilizer.name = 'noise_tempered' if variant == 'ntgan' else 'none'
     config.stabilizer.noise_tempered.update(
         noise_model='fixed', sigma=1.0, mu='uniform', batch='both'

@@ -3,7 +3,9 @@
 The PGN paper's unconditional setup, run as GNGAN-PyTorch's configs (which the
 paper's code, sumorday/EDGAN-PyTorch, shares): see `nssgan.paper_setups.gngan_config`.
 Choose the architecture after a colon: `--config=configs/pgn_cifar10.py:cnn` (default),
-`:resnet`, `:cnn_cr`, `:resnet_cr`. GN-GAN instead of PGN:
+`:resnet`, `:cnn_cr`, `:resnet_cr`. The loss is the hinge loss, as the paper's text
+says; add `_bce` (e.g. `:cnn_bce`) for the BCE loss of GNGAN-PyTorch's CNN config files,
+which the paper's code shares. GN-GAN instead of PGN:
 `--config.stabilizer.name=gn`; PGN as in the paper's Theorem 6 (‖∇ₓf̂‖ ≤ 1):
 `--config.stabilizer.name=pgn_theory`.
 """

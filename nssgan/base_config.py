@@ -19,6 +19,8 @@ def base_config() -> ml_collections.ConfigDict:
     # Data (nssgan.data): an embedded set or a prepared TFDS dataset.
     config.dataset = 'digits'
     config.data_dir = config_dict.placeholder(str)  # TFDS data dir; None: TFDS default.
+    # TFDS split, e.g. 'train+validation+test'; None: the dataset's default (README, Data).
+    config.data_split = config_dict.placeholder(str)
     config.image_size = 32
     config.batch_size = 64  # Global batch per D (and G) update.
     config.g_batch_size = 0  # Latents per G update when it differs; 0: batch_size.
@@ -40,7 +42,7 @@ def base_config() -> ml_collections.ConfigDict:
     config.model.g_width = 64
     config.model.d_width = 64
     config.model.g_batchnorm = True
-    config.model.d_batchnorm = True
+    config.model.d_norm = 'batch'  # D's hidden normalization: 'batch', 'layer' or 'none'.
     config.model.d_spectral_norm = False
     # How DCGAN's stride-2 layers are computed (same function and parameters for every
     # method; see nssgan/models/layers.py). 'auto' picks the fastest on XLA:CPU.

@@ -54,12 +54,23 @@ def trajectory_config(config: ml_collections.ConfigDict) -> dict[str, Any]:
 
 # Fields added after checkpoints first held a fingerprint, with the value that trains
 # as before they existed: a checkpoint without the field was trained with that value.
-ADDED_FIELDS = {'compute_dtype': 'float32'}
+ADDED_FIELDS = {'compute_dtype': 'float32', 'data_split': None}
+# Fields renamed since, with how a saved value reads under the new name.
+RENAMED_FIELDS = {'model.d_batchnorm': ('model.d_norm', {True: 'batch', False: 'none'}.get)}
+
+
+def _renamed(saved: dict[str, Any]) -> dict[str, Any]:
+    saved = dict(saved)
+    for old, (new, convert) in RENAMED_FIELDS.items():
+        if old in saved and new not in saved:
+            saved[new] = convert(saved.pop(old))
+    return saved
 
 
 def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """'field: saved → current' for every field that differs (or exists in one only)."""
     missing = object()
+    saved = _renamed(saved)
     changes = []
     for field in sorted(set(saved) | set(current)):
         before = saved.get(field, ADDED_FIELDS.get(field, missing))

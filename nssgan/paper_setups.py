@@ -47,6 +47,9 @@ NSS_TABLE_2 = {
     },
 }
 NSS_VARIANTS = ('nss', 'ss', 'ns', 'gan')
+# The NSS paper trains on "about 200K" CelebA images: all three TFDS splits.
+CELEB_A_IMAGES = 202_599
+NSS_SPLITS = {'celeb_a': 'train+validation+test'}
 
 
 def nss_paper_config(
@@ -63,6 +66,7 @@ def nss_paper_config(
     learning_rate, b1 = NSS_TABLE_2[dataset][variant]
     config = base_config()
     config.dataset = dataset
+    config.data_split = NSS_SPLITS.get(dataset)
     config.image_size = 64
     config.batch_size = 128
     config.num_train_steps = steps_for_epochs(epochs, num_examples, 128)
@@ -119,7 +123,7 @@ def hadamard_config(stabilizer: str) -> ml_collections.ConfigDict:
     config.model.latent_dim = 100
     config.model.mlp_hidden = (256, 256)
     config.model.g_batchnorm = False
-    config.model.d_batchnorm = False
+    config.model.d_norm = 'none'
     config.stabilizer.name = stabilizer
     for scheme in ('nss', 'ss', 'ns'):  # So that switching the name keeps the setup.
         config.stabilizer[scheme].fixed_t = 8
@@ -144,7 +148,9 @@ def nss_baseline_config(
 
     ``baseline``: 'gan' (plain DCGAN), 'gan_gr' (R1, Mescheder et al. 2018), 'lsgan',
     'wgan_gp' or 'dragan'; ``weight`` is Table 2's λ, the coefficient of the penalty
-    in D's loss.
+    in D's loss. Where the NSS paper is silent, WGAN-GP follows its official code: layer
+    normalization in the critic instead of BatchNorm, five critic updates per generator
+    update, and the same epochs of data (so a fifth of the generator updates).
     """
     config = nss_paper_config(
         dataset=dataset, num_examples=num_examples, epochs=epochs, variant='gan'
@@ -161,41 +167,56 @@ def nss_baseline_config(
     config.loss = loss
     config.penalty.name = penalty
     config.penalty.weight = weight
+    if baseline == 'wgan_gp':
+        config.model.d_norm = 'layer'
+        config.n_dis = 5
+        config.num_train_steps //= config.n_dis
     return config
+
+
+# The PGN paper: "we used 200,000 epochs" (CIFAR-10) and "500,000 runs of the STL-10
+# training set"; read as generator updates, as GNGAN-PyTorch counts its 200k steps.
+PGN_STEPS = {'cifar10': 200_000, 'stl10': 500_000}
+# The PGN paper's STL-10: "an additional 100K unlabeled images" (TFDS 'unlabelled').
+PGN_SPLITS = {'stl10': 'unlabelled'}
 
 
 def gngan_config(*, dataset: str, image_size: int, arch: str) -> ml_collections.ConfigDict:
     """The GN-GAN / PGN-GAN setup on CIFAR-10 and STL-10 (GNGAN-PyTorch's configs).
 
-    ``arch``: 'cnn' (its DCGAN-style CNN: BCE loss, n_dis 1, η 2e-4 for both) or
-    'resnet' (hinge loss, n_dis 5, η_D 4e-4, η_G 2e-4, linear decay to 0), each with
-    ``_cr`` for consistency regularization (λ = 5). Both: Adam β = (0, 0.9), D batch
-    64, G batch 128, 200k generator steps, z ~ N(0, I) of 128 dimensions, generator
-    EMA with decay 0.9999. The scheme is PGN; --config.stabilizer.name=gn gives GN-GAN
-    and =pgn_theory the PGN of the paper's Theorem 6.
+    ``arch``: 'cnn' (its DCGAN-style CNN: n_dis 1, η 2e-4 for both) or 'resnet'
+    (n_dis 5, η_D 4e-4, η_G 2e-4, linear decay to 0), each with ``_cr`` for consistency
+    regularization (λ = 5); both with the hinge loss, as the PGN paper's text says for
+    both datasets. ``_bce`` (e.g. 'cnn_bce') trains with the non-saturating (BCE) loss
+    instead, as GNGAN-PyTorch's CNN config files do. Both: Adam β = (0, 0.9), D batch
+    64, G batch 128, z ~ N(0, I) of 128 dimensions, generator EMA with decay 0.9999;
+    200k generator steps on CIFAR-10's train split, 500k on STL-10's 100k unlabelled
+    images (the paper's lengths). The scheme is PGN; --config.stabilizer.name=gn gives
+    GN-GAN and =pgn_theory the PGN of the paper's Theorem 6.
     """
-    arch, _, cr = arch.partition('_')
-    if arch not in ('cnn', 'resnet') or cr not in ('', 'cr'):
+    arch, *options = arch.split('_')
+    if arch not in ('cnn', 'resnet') or not set(options) <= {'cr', 'bce'}:
         raise ValueError(
-            f'unknown architecture {arch!r}; use cnn, resnet, cnn_cr or '
-            'resnet_cr, e.g. --config=configs/pgn_cifar10.py:resnet'
+            f'unknown architecture {"_".join([arch, *options])!r}; use cnn or resnet, '
+            'optionally with _cr and/or _bce, e.g. --config=configs/pgn_cifar10.py:resnet_cr'
         )
+    cr = 'cr' in options
     config = base_config()
     config.dataset = dataset
+    config.data_split = PGN_SPLITS.get(dataset)
     config.image_size = image_size
     config.batch_size = 64
     config.g_batch_size = 128
-    config.num_train_steps = 200_000
+    config.num_train_steps = PGN_STEPS[dataset]
     config.model.name = 'sngan_cnn' if arch == 'cnn' else 'sngan_resnet'
     config.model.latent_dim = 128
     config.optimizer.b1 = 0.0
     config.optimizer.b2 = 0.9
+    config.loss = 'non_saturating' if 'bce' in options else 'hinge'
     if arch == 'cnn':
-        config.loss = 'non_saturating'
         config.n_dis = 1
         config.optimizer.g_lr = config.optimizer.d_lr = 2e-4
     else:
-        config.loss = 'hinge'
         config.n_dis = 5
         config.optimizer.d_lr = 4e-4
         config.optimizer.g_lr = 2e-4

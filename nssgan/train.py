@@ -139,6 +139,7 @@ def train_and_evaluate(
         image_size=config.image_size,
         seed=config.seed,
         data_dir=config.data_dir,
+        split=config.data_split,
         groups=config.n_dis,
     )
     with workdir_lock.lock_run(workdir):

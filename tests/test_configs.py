@@ -19,8 +19,8 @@ VARIANTS = {
     'lens_color_digits.py': ('lens', 'none'),
     'ntgan_celeba.py': ('ntgan', 'dcgan', 'mmgan'),
     'ntgan_ring.py': ('ntgan', 'gan'),
-    'pgn_cifar10.py': ('cnn', 'resnet', 'cnn_cr', 'resnet_cr'),
-    'pgn_stl10.py': ('cnn', 'resnet', 'cnn_cr', 'resnet_cr'),
+    'pgn_cifar10.py': ('cnn', 'resnet', 'cnn_cr', 'resnet_cr', 'cnn_bce', 'cnn_cr_bce'),
+    'pgn_stl10.py': ('cnn', 'resnet', 'cnn_cr', 'resnet_cr', 'cnn_bce', 'cnn_cr_bce'),
     **{
         f'nss_{d}.py': ('nss', 'ss', 'ns', 'gan')
         for d in ('celeba', 'church', 'conference', 'flowers')
@@ -131,7 +131,7 @@ def test_default_config_trains_nss_on_embedded_digits():
 @pytest.mark.parametrize(
     'name, dataset, steps, lr, b1',
     [
-        ('nss_celeba.py', 'celeb_a', 12_716, 5e-4, 0.4),
+        ('nss_celeba.py', 'celeb_a', 15_828, 5e-4, 0.4),  # all 202,599 images
         ('nss_church.py', 'lsun/church_outdoor', 9_861, 5e-4, 0.3),
         ('nss_conference.py', 'lsun/conference_room', 17_896, 5e-4, 0.3),
         ('nss_flowers.py', 'oxford_flowers102', 6_397, 5e-4, 0.3),
@@ -185,28 +185,33 @@ def _load_with(path, argument):
     return load_config(os.path.basename(path), argument)
 
 
-@pytest.mark.parametrize('name, size', [('pgn_cifar10.py', 32), ('pgn_stl10.py', 48)])
-@pytest.mark.parametrize('arch', ['cnn', 'resnet', 'cnn_cr', 'resnet_cr'])
-def test_pgn_configs_follow_gngan(name, size, arch):
+@pytest.mark.parametrize(
+    'name, size, steps, split',
+    [('pgn_cifar10.py', 32, 200_000, None), ('pgn_stl10.py', 48, 500_000, 'unlabelled')],
+)
+@pytest.mark.parametrize('arch', ['cnn', 'resnet', 'cnn_cr', 'resnet_cr', 'cnn_bce'])
+def test_pgn_configs_follow_the_paper_and_gngan(name, size, steps, split, arch):
     config = _load_with(os.path.join(ROOT, 'configs', name), arch)
     _validate(config)
     assert config.image_size == size and config.stabilizer.name == 'pgn'
+    assert (config.num_train_steps, config.data_split) == (steps, split)
     assert (config.batch_size, config.g_batch_size, config.model.latent_dim) == (64, 128, 128)
     assert (config.optimizer.b1, config.optimizer.b2, config.ema_decay) == (0.0, 0.9, 0.9999)
     resnet = arch.startswith('resnet')
     assert config.model.name == ('sngan_resnet' if resnet else 'sngan_cnn')
-    assert (config.loss, config.n_dis) == (('hinge', 5) if resnet else ('non_saturating', 1))
+    assert config.n_dis == (5 if resnet else 1)
+    assert config.loss == ('non_saturating' if arch.endswith('_bce') else 'hinge')
     assert (config.optimizer.d_lr, config.optimizer.g_lr) == (
         (4e-4, 2e-4) if resnet else (2e-4, 2e-4)
     )
     assert config.optimizer.lr_decay == ('linear' if resnet else 'none')
     assert (config.penalty.name, config.penalty.weight) == (
-        ('cr', 5.0) if arch.endswith('_cr') else ('none', 10.0)
+        ('cr', 5.0) if '_cr' in arch else ('none', 10.0)
     )
 
 
 def test_pgn_config_names_the_architectures_on_a_typo():
-    with pytest.raises(ValueError, match='cnn, resnet, cnn_cr or resnet_cr'):
+    with pytest.raises(ValueError, match='use cnn or resnet, optionally with _cr and/or _bce'):
         _load_with(os.path.join(ROOT, 'configs', 'pgn_cifar10.py'), 'resnt')
 
 
@@ -233,6 +238,12 @@ def test_roth_celeba_follows_the_paper():
 def test_nss_baselines_follow_table_2(name, loss, penalty, weight, lr, b1):
     config = _load(os.path.join(ROOT, 'configs', name))
     assert (config.dataset, config.image_size, config.batch_size) == ('celeb_a', 64, 128)
-    assert config.num_train_steps == 12_716 and config.stabilizer.name == 'none'
+    # 10 epochs of all 202,599 images ("about 200K"); WGAN-GP's 5 critic updates
+    # per generator update (its official code) read 5 batches a step.
+    wgan = name.startswith('wgan')
+    assert config.data_split == 'train+validation+test'
+    assert (config.num_train_steps, config.n_dis) == ((3_165, 5) if wgan else (15_828, 1))
+    assert config.model.d_norm == ('layer' if wgan else 'batch')
+    assert config.stabilizer.name == 'none'
     assert (config.loss, config.penalty.name, config.penalty.weight) == (loss, penalty, weight)
     assert (config.optimizer.d_lr, config.optimizer.b1) == (lr, b1)

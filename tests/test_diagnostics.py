@@ -14,7 +14,7 @@ from helpers import tiny_mlp_config
 
 def test_gradient_norms_are_logged_and_bounded_for_pgn_theory():
     config = tiny_mlp_config()
-    config.model.d_batchnorm = False
+    config.model.d_norm = 'none'
     config.stabilizer.name = 'pgn_theory'
     frozen = ml_collections.FrozenConfigDict(config)
     spec = data.dataset_spec(config.dataset, config.image_size)

@@ -70,6 +70,17 @@ def test_a_checkpoint_from_before_a_field_existed_counts_as_its_old_behaviour():
     assert fingerprint.differences(older, current) == ["compute_dtype: 'float32' → 'bfloat16'"]
 
 
+@pytest.mark.parametrize('old, new', [(True, 'batch'), (False, 'none')])
+def test_a_checkpoint_with_a_renamed_field_reads_under_its_new_name(old, new):
+    current = fingerprint.trajectory_config(tiny_mlp_config())
+    current['model.d_norm'] = new
+    older = {k: v for k, v in current.items() if k != 'model.d_norm'}
+    older['model.d_batchnorm'] = old
+    assert fingerprint.differences(older, current) == []
+    current['model.d_norm'] = 'layer'
+    assert fingerprint.differences(older, current) == [f"model.d_norm: {new!r} → 'layer'"]
+
+
 def test_a_resume_with_another_config_stops_unless_allowed_and_config_json_records_it(tmp_path):
     config = tiny_mlp_config(num_train_steps=2, sample_every=100)
     train.train_and_evaluate(config, str(tmp_path))

@@ -53,7 +53,7 @@ def test_independent_apply_gives_per_sample_gradients_under_batchnorm():
 def test_update_stats_false_leaves_spectral_norm_state():
     config = tiny_dcgan_config()
     config.model.d_spectral_norm = True
-    config.model.d_batchnorm = False
+    config.model.d_norm = 'none'
     spec, state = _state(config)
     d_apply = discriminator_apply(state.discriminator)
     stats = state.discriminator.batch_stats

@@ -283,6 +283,7 @@ def make_evaluator(config) -> Evaluator:
             process_index=0,
             process_count=1,
             data_dir=config.data_dir,
+            split=config.data_split,
         )
     return Evaluator(config, dataset)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import flax.linen as nn
 
+from nssgan.models import norm
 from nssgan.models.dcgan import IMAGE_SIZES, DCGANDiscriminator, DCGANGenerator, check_image_size
 from nssgan.models.layers import (
     DOWNSAMPLE_METHODS,
@@ -101,8 +102,9 @@ def _check_square_image(name: str, spec: Spec, sizes: tuple[int, ...]) -> None:
 def _check_dcgan(cfg: ModelConfig, spec: Spec) -> None:
     for field in ('latent_dim', 'g_width', 'd_width'):
         _check_positive_int(cfg, field)
-    for field in ('g_batchnorm', 'd_batchnorm', 'd_spectral_norm'):
+    for field in ('g_batchnorm', 'd_spectral_norm'):
         _check_bool(cfg, field)
+    _check_choice(cfg, 'd_norm', norm.D_NORMALIZATIONS)
     _check_resampling_methods(cfg)
     _check_square_image('dcgan', spec, IMAGE_SIZES)
 
@@ -123,7 +125,7 @@ def _dcgan_discriminator(cfg: ModelConfig, spec: Spec) -> nn.Module:
         image_size=spec.shape[0],
         channels=spec.shape[-1],
         width=cfg.d_width,
-        use_batchnorm=cfg.d_batchnorm,
+        normalization=cfg.d_norm,
         spectral_norm=cfg.d_spectral_norm,
         downsample_method=_downsample_method(cfg),
     )
@@ -135,8 +137,9 @@ def _dcgan_discriminator(cfg: ModelConfig, spec: Spec) -> nn.Module:
 def _check_mlp(cfg: ModelConfig, spec: Spec) -> None:
     del spec  # any per-example shape works
     _check_positive_int(cfg, 'latent_dim')
-    for field in ('g_batchnorm', 'd_batchnorm', 'd_spectral_norm'):
+    for field in ('g_batchnorm', 'd_spectral_norm'):
         _check_bool(cfg, field)
+    _check_choice(cfg, 'd_norm', norm.D_NORMALIZATIONS)
     hidden = cfg.mlp_hidden
     if (
         not isinstance(hidden, (tuple, list))
@@ -168,14 +171,14 @@ def _mlp_discriminator(cfg: ModelConfig, spec: Spec) -> nn.Module:
     del spec
     return MLPDiscriminator(
         hidden=tuple(cfg.mlp_hidden),
-        use_batchnorm=cfg.d_batchnorm,
+        normalization=cfg.d_norm,
         activation=cfg.mlp_d_activation,
         spectral_norm=cfg.d_spectral_norm,
     )
 
 
 # SNGAN's standard CNN and ResNet (as in GN-GAN's code). BatchNorm placement is the
-# reference's (in G, none in D): g_batchnorm and d_batchnorm are not read.
+# reference's (in G, none in D): g_batchnorm and d_norm are not read.
 
 
 def _check_sngan_common(cfg: ModelConfig) -> None:

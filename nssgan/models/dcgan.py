@@ -114,7 +114,8 @@ class DCGANDiscriminator(nn.Module):
       image_size: input height and width, one of IMAGE_SIZES.
       channels: input channels.
       width: channels of the first layer (PyTorch example's ndf).
-      use_batchnorm: BatchNorm after every convolution but the first and the last.
+      normalization: after every convolution but the first and the last: 'batch'
+        (BatchNorm, DCGAN's), 'layer' (the official WGAN-GP critic's) or 'none'.
       spectral_norm: spectral normalization of every convolution (`nn.SpectralNorm`; its power
         iteration state lives in the 'batch_stats' collection).
       downsample_method: how the Conv(4, 2, 1) layers are computed, see
@@ -126,7 +127,7 @@ class DCGANDiscriminator(nn.Module):
     image_size: int
     channels: int = 3
     width: int = 64
-    use_batchnorm: bool = True
+    normalization: str = 'batch'
     spectral_norm: bool = False
     downsample_method: str = 'auto'
 
@@ -184,9 +185,7 @@ class DCGANDiscriminator(nn.Module):
         x = nn.leaky_relu(conv(x, features), 0.2)
         for _ in range(n_down - 1):
             features *= 2
-            x = conv(x, features)
-            if self.use_batchnorm:
-                x = batch_norm(train)(x, mask=mask)
+            x = norm.normalize_d(self.normalization, conv(x, features), train, mask, batch_norm)
             x = nn.leaky_relu(x, 0.2)
         x = conv(x, 1, last=True)
         return x.reshape(-1)
@@ -194,4 +193,4 @@ class DCGANDiscriminator(nn.Module):
     @property
     def uses_batch_statistics(self) -> bool:
         """Whether training-mode logits depend on other examples of the batch (BatchNorm)."""
-        return self.use_batchnorm
+        return self.normalization == 'batch'

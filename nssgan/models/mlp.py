@@ -1,8 +1,8 @@
 """Fully connected generator and discriminator, for toy data (mixtures, 8×8 Hadamard images).
 
-With `use_batchnorm` on both, the defaults give the noise-tempered GAN paper's toy setup:
-three hidden layers of 512 with ReLU, BatchNorm in every layer but the first layer of D and
-the output layers.
+With BatchNorm in both (`use_batchnorm`, `normalization='batch'`), the defaults give the
+noise-tempered GAN paper's toy setup: three hidden layers of 512 with ReLU, BatchNorm in
+every layer but the first layer of D and the output layers.
 """
 
 import math
@@ -69,13 +69,14 @@ class MLPDiscriminator(nn.Module):
 
     Attributes:
       hidden: widths of the hidden layers.
-      use_batchnorm: BatchNorm in every hidden layer but the first.
+      normalization: in every hidden layer but the first: 'batch' (BatchNorm), 'layer'
+        or 'none' (`nssgan.models.norm.normalize_d`).
       activation: 'relu' or 'leaky_relu' (slope 0.2).
       spectral_norm: spectral normalization of every Dense layer (state in 'batch_stats').
     """
 
     hidden: Sequence[int] = (512, 512, 512)
-    use_batchnorm: bool = False
+    normalization: str = 'none'
     activation: str = 'relu'
     spectral_norm: bool = False
 
@@ -106,12 +107,12 @@ class MLPDiscriminator(nn.Module):
         mask = norm.broadcast_stats_mask(stats_mask, x)
         for i, width in enumerate(self.hidden):
             x = dense(x, width)
-            if self.use_batchnorm and i > 0:
-                x = batch_norm(train)(x, mask=mask)
+            if i > 0:
+                x = norm.normalize_d(self.normalization, x, train, mask, batch_norm)
             x = activation(x)
         return dense(x, 1).reshape(-1)
 
     @property
     def uses_batch_statistics(self) -> bool:
         """Whether training-mode logits depend on other examples of the batch (BatchNorm)."""
-        return self.use_batchnorm and len(self.hidden) > 1
+        return self.normalization == 'batch' and len(self.hidden) > 1

@@ -30,6 +30,34 @@ def batch_norm(
     )
 
 
+D_NORMALIZATIONS = ('batch', 'layer', 'none')
+
+
+def normalize_d(
+    kind: str,
+    x: Array,
+    train: bool,
+    mask: Array | None,
+    make_batch_norm: Callable[[bool], nn.BatchNorm] = batch_norm,
+) -> Array:
+    """A discriminator's hidden normalization: ``kind`` is one of D_NORMALIZATIONS.
+
+    'batch': ``make_batch_norm(train)`` (the model's BatchNorm; `batch_norm` by default),
+    with `stats_mask` (see above). 'layer': over every axis but the
+    batch's, with a per-channel scale and offset, as the official WGAN-GP code's
+    ``Layernorm`` (eps 1e-5); it keeps each example's logit a function of that example
+    only, which the gradient penalties assume. 'none': ``x`` as it is.
+    """
+    if kind == 'batch':
+        return make_batch_norm(train)(x, mask=mask)
+    if kind == 'layer':
+        axes = tuple(range(1, x.ndim))
+        return nn.LayerNorm(epsilon=1e-5, reduction_axes=axes, feature_axes=-1)(x)
+    if kind == 'none':
+        return x
+    raise ValueError(f'unknown D normalization {kind!r}; use one of {D_NORMALIZATIONS}')
+
+
 def broadcast_stats_mask(stats_mask: Array | None, x: Array) -> Array | None:
     """`stats_mask` (N,) reshaped to (N, 1, ..., 1), broadcastable to `x`, for `nn.BatchNorm`'s
     `mask`; None stays None (every example's statistics)."""

@@ -26,7 +26,7 @@ def _model_config(**overrides):
         g_width=64,
         d_width=64,
         g_batchnorm=True,
-        d_batchnorm=True,
+        d_norm='batch',
         d_spectral_norm=False,
         mlp_hidden=(512, 512, 512),
         mlp_d_activation='relu',
@@ -371,7 +371,7 @@ def test_dcgan_bad_image_size(image_size):
 
 def test_dcgan_spectral_norm_state_updates_only_when_asked():
     spec = _spec('image', (32, 32, 3))
-    config = _model_config(d_width=8, d_batchnorm=False, d_spectral_norm=True)
+    config = _model_config(d_width=8, d_norm='none', d_spectral_norm=True)
     discriminator = models.make_discriminator(config, spec)
     apply = functools.partial(discriminator.apply, mutable=['batch_stats'])
 
@@ -583,7 +583,7 @@ def test_dcgan64_matches_pytorch_dcgan():
 def test_mlp_vector_shapes():
     spec = _spec('vector', (2,))
     config = _model_config(
-        name='mlp', latent_dim=8, mlp_hidden=(32, 32), g_batchnorm=False, d_batchnorm=False
+        name='mlp', latent_dim=8, mlp_hidden=(32, 32), g_batchnorm=False, d_norm='none'
     )
     generator = models.make_generator(config, spec)
     discriminator = models.make_discriminator(config, spec)
@@ -793,11 +793,49 @@ def test_factory_passes_config_through():
     ) == (32, 1, 7, 4, False, 'conv3x3')
     assert (
         discriminator.width,
-        discriminator.use_batchnorm,
+        discriminator.normalization,
         discriminator.spectral_norm,
         discriminator.downsample_method,
-    ) == (5, True, True, 'im2col')
+    ) == (5, 'batch', True, 'im2col')
     defaults = _model_config()
     assert models.make_generator(defaults, spec).upsample_method == 'auto'
     assert models.make_discriminator(defaults, spec).downsample_method == 'auto'
     assert models.MODELS == ('dcgan', 'mlp', 'sngan_cnn', 'sngan_resnet')
+
+
+@pytest.mark.parametrize('name, shape', [('dcgan', (32, 32, 3)), ('mlp', (2,))])
+def test_layer_norm_discriminator_is_per_example_and_normalizes_each_example(name, shape):
+    """d_norm='layer' (the official WGAN-GP critic): each logit depends on its own example
+    only, in training mode too, and the layer's output has zero mean and unit variance
+    over every axis but the batch's at initialization (scale 1, offset 0, per channel)."""
+    config = _model_config(name=name, d_width=8, d_norm='layer', mlp_hidden=(16, 16))
+    discriminator = models.make_discriminator(config, _spec('image', shape))
+    x = _normal(np.random.default_rng(0), (4, *shape))
+    variables = _init(discriminator, jax.random.key(0), x)
+    assert 'batch_stats' not in variables and not discriminator.uses_batch_statistics
+    scales = [
+        v
+        for path, v in jax.tree_util.tree_leaves_with_path(variables)
+        if 'LayerNorm' in jax.tree_util.keystr(path) and 'scale' in jax.tree_util.keystr(path)
+    ]
+    assert scales and all(s.ndim == 1 for s in scales)  # one scale per channel / feature
+
+    @jax.jit
+    def logits_and_hidden(x):
+        logits, state = discriminator.apply(
+            variables, x, train=True, capture_intermediates=True, mutable=['intermediates']
+        )
+        layer = [
+            v
+            for p, v in jax.tree_util.tree_leaves_with_path(state)
+            if 'LayerNorm' in jax.tree_util.keystr(p)
+        ]
+        return logits, layer[0]
+
+    logits, hidden = logits_and_hidden(x)
+    alone, _ = logits_and_hidden(x[:1])
+    np.testing.assert_allclose(alone, logits[:1], rtol=1e-5, atol=1e-6)
+    flat = np.asarray(hidden).reshape(4, -1)
+    np.testing.assert_allclose(flat.mean(axis=1), 0.0, atol=1e-5)
+    # v / (v + eps) for the pre-norm variance v: DCGAN's N(0, 0.02) weights make v small.
+    assert np.all((flat.var(axis=1) > 0.95) & (flat.var(axis=1) <= 1.0)), flat.var(axis=1)

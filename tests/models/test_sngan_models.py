@@ -27,7 +27,7 @@ def _model_config(**overrides):
         g_width=64,
         d_width=64,
         g_batchnorm=True,
-        d_batchnorm=True,
+        d_norm='batch',
         d_spectral_norm=False,
         mlp_hidden=(512, 512, 512),
         mlp_d_activation='relu',

@@ -26,7 +26,7 @@ def test_roth_gamma_anneals_from_gamma0_to_alpha_gamma0():
 SCHEMES = [
     # (scheme, its settings, penalty, loss, model config, metrics the step must log)
     ('pgn_theory', {}, 'cr', 'hinge', {}, ('cr_penalty',)),
-    ('gn', {}, 'none', 'non_saturating', {'d_batchnorm': False}, ()),
+    ('gn', {}, 'none', 'non_saturating', {'d_norm': 'none'}, ()),
     ('none', {}, 'r1', 'non_saturating', {'d_spectral_norm': True}, ('r1_penalty',)),
     (
         'roth',

@@ -217,7 +217,7 @@ def test_each_update_changes_only_its_own_parameters():
 
     def one_step(g_lr, lens_lr):
         config = _lens_config(loss='least_squares')
-        config.model.d_batchnorm = True
+        config.model.d_norm = 'batch'
         config.optimizer.g_lr = g_lr
         config.stabilizer.lens.lr = lens_lr
         state, _ = run_steps(config, 1, devices=jax.devices()[:1])

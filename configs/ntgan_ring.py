@@ -10,7 +10,9 @@ about 1 min 45 s on 2 (shared) CPU cores, as measured (20k: 6 min 40 s); the pap
 length: --config.num_train_steps=20000. Learned noise:
 --config.stabilizer.noise_tempered.noise_model=learned_sigma, or =generator (an MLP noise
 generator with hidden widths / 8). The plain GAN to compare with:
---config=configs/ntgan_ring.py:gan.
+--config=configs/ntgan_ring.py:gan. No generator EMA (the authors' code, which
+evaluates its image models on an EMA, has no ring experiment; the appendix plots the
+generator's samples): --config.ema_decay=0.9999 --config.ema_schedule=dfgan to add it.
 """
 
 from nssgan.base_config import base_config

@@ -63,6 +63,9 @@ def base_config() -> ml_collections.ConfigDict:
     config.penalty.weight = 10.0
 
     config.ema_decay = 0.0  # Generator EMA; 0 disables it.
+    # 'constant' or 'dfgan' (TensorFlow's ramped-up EMA, once per D and G update, as the
+    # noise-tempered GAN's code; see nssgan.step.ema_decay).
+    config.ema_schedule = 'constant'
     # 'bfloat16': G and D compute in bfloat16; parameters, optimizer state, statistics,
     # losses, penalties and the scale-space stay float32 (see README, Precision).
     config.compute_dtype = 'float32'

@@ -54,7 +54,7 @@ def trajectory_config(config: ml_collections.ConfigDict) -> dict[str, Any]:
 
 # Fields added after checkpoints first held a fingerprint, with the value that trains
 # as before they existed: a checkpoint without the field was trained with that value.
-ADDED_FIELDS = {'compute_dtype': 'float32', 'data_split': None}
+ADDED_FIELDS = {'compute_dtype': 'float32', 'data_split': None, 'ema_schedule': 'constant'}
 # Fields renamed since, with how a saved value reads under the new name.
 RENAMED_FIELDS = {'model.d_batchnorm': ('model.d_norm', {True: 'batch', False: 'none'}.get)}
 

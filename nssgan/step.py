@@ -183,6 +183,27 @@ def generator_update(
     return g_state, {'g_loss': g_loss, **logged}
 
 
+EMA_SCHEDULES = ('constant', 'dfgan')
+
+
+def ema_decay(step: jax.Array, config) -> jax.Array:
+    """The weight of the old average in this step's generator EMA update.
+
+    ``config.ema_schedule`` 'constant': ``config.ema_decay``. 'dfgan': as the
+    noise-tempered GAN's code (sjenni/dfgan) runs TensorFlow's
+    ``ExponentialMovingAverage(decay, num_updates=global_step)`` once with each optimizer
+    update, D's and G's alike: the n-th update uses min(decay, (1 + n) / (10 + n)), and
+    a step makes n_dis + 1 of them towards the same generator, so the step's weight is
+    the product of theirs, for n = (n_dis + 1)·step, ..., (n_dis + 1)·step + n_dis.
+    """
+    decay = jnp.asarray(config.ema_decay, jnp.float32)
+    if config.get('ema_schedule', 'constant') == 'constant':
+        return decay
+    updates = config.n_dis + 1
+    n = (updates * step + jnp.arange(updates)).astype(jnp.float32)
+    return jnp.prod(jnp.minimum(decay, (1.0 + n) / (10.0 + n)))
+
+
 def train_step(
     state: GANState, batch: dict[str, jax.Array], config
 ) -> tuple[GANState, dict[str, jax.Array]]:
@@ -228,9 +249,8 @@ def train_step(
     )
     ema_params = state.ema_params
     if config.ema_decay > 0:
-        ema_params = optax.incremental_update(
-            g_state.params, ema_params, step_size=1.0 - config.ema_decay
-        )
+        decay = ema_decay(state.step, config)
+        ema_params = optax.incremental_update(g_state.params, ema_params, step_size=1.0 - decay)
 
     new_state = state.replace(
         step=state.step + 1,

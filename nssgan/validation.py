@@ -18,7 +18,7 @@ from nssgan.schemes import RunInfo
 from nssgan.schemes.base import is_number
 from nssgan.stabilizers import penalties
 from nssgan.state import COMPUTE_DTYPES, LR_DECAYS
-from nssgan.step import penalty_settings
+from nssgan.step import EMA_SCHEDULES, penalty_settings
 
 
 class ConfigError(ValueError):
@@ -75,6 +75,7 @@ def validate(
             '(0 disables the generator EMA).'
         )
     _check_choice('compute_dtype', config.get('compute_dtype', 'float32'), COMPUTE_DTYPES)
+    _check_choice('ema_schedule', config.get('ema_schedule', 'constant'), EMA_SCHEDULES)
     _check_choice('optimizer.lr_decay', config.optimizer.get('lr_decay', 'none'), LR_DECAYS)
     for field in ('g_lr', 'd_lr'):
         value = config.optimizer[field]

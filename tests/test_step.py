@@ -6,8 +6,10 @@ import subprocess
 import sys
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import pytest
 
 from nssgan import data, schemes, step, validation
 
@@ -73,6 +75,20 @@ def test_generator_ema_follows_its_recursion():
     )
     assert _max_abs_difference(state.ema_params, expected) < 1e-6
     assert _max_abs_difference(state.ema_params, state.generator.params) > 1e-6
+
+
+@pytest.mark.parametrize('n_dis', [1, 3])
+def test_dfgan_ema_schedule_is_tensorflows_ema_once_per_optimizer_update(n_dis):
+    """TensorFlow's ExponentialMovingAverage(0.9999, num_updates=n) applied after each
+    of a step's n_dis + 1 optimizer updates, written out as a loop."""
+    config = tiny_mlp_config(ema_decay=0.9999, ema_schedule='dfgan', n_dis=n_dis)
+    for k in (0, 1, 7, 1000, 10**6):
+        weight = 1.0
+        for n in range((n_dis + 1) * k, (n_dis + 1) * (k + 1)):
+            weight *= min(0.9999, (1 + n) / (10 + n))
+        np.testing.assert_allclose(step.ema_decay(jnp.int32(k), config), weight, rtol=1e-6)
+    constant = tiny_mlp_config(ema_decay=0.9999)
+    assert float(step.ema_decay(jnp.int32(5), constant)) == np.float32(0.9999)
 
 
 def test_a_new_scheme_is_one_module_and_one_registry_line(monkeypatch):

@@ -16,8 +16,12 @@ follow EnhanceNet's residual generator where the paper is silent:
 * ReLU activations, no activation after a block's sum (EnhanceNet, EDSR);
 * no normalization: BatchNorm would couple the samples of a batch and keep the lens
   from being an exact per-image identity map, and EnhanceNet uses none;
-* Glorot/Xavier-uniform kernels (the paper's §2.4) and zero biases, also for Conv_out,
-  so L starts near, not at, the identity;
+* Glorot/Xavier-uniform kernels (the paper's §2.4) and zero biases, also for Conv_out.
+  So L does not start at the identity, nor near it: at initialization ‖L(x) − x‖ is
+  0.8–1.7 times ‖x‖ with 64 channels and 2.3–2.8 times with 16 (measured over 3 seeds on
+  colour digits and photo patches). The input→output residual makes the identity easy
+  to reach ("to help convergence to identity", §2.4), and the reconstruction term
+  (eq. 2, per image) pulls L there from the first steps;
 * a linear output layer, no tanh: L(x) = x + r(x) can represent the identity exactly
   (and may leave [-1, 1], as the paper's lensed samples may).
 """

@@ -6,9 +6,11 @@ trained against D with L_L = λ_t·L_A + ‖x − L(x)‖² (the functions of
 
 Decisions where the paper is silent (see also ``nssgan.models.lens``):
 
-* ‖x − L(x)‖² is the mean over all elements by default (``reconstruction='mean'``);
-  ``'sum'`` sums over each image's pixels and channels (the paper's ‖·‖²₂ per sample)
-  and averages over the batch. Both L_A and L_R are batch means.
+* ‖x − L(x)‖² is eq. 2's squared L2 norm of each image (``reconstruction='sum'``, the
+  default: the sum over the image's pixels and channels), averaged over the batch;
+  ``'mean'`` averages over the elements instead, weighting L_R H·W·C times less
+  against L_A (3,072× at 32×32×3), so the lens strays further from the identity.
+  Both L_A and L_R are batch means.
 * The lens is updated once per iteration (§2.4), after the *last* D update of the
   iteration, against that freshly updated D, on the real batch D just saw. With
   ``config.n_dis > 1`` (WGAN-GP) a counter of D updates in the scheme state selects
@@ -21,7 +23,7 @@ Decisions where the paper is silent (see also ``nssgan.models.lens``):
   10k, the value of its WGAN-GP CIFAR-10 experiment.
 
 Settings (``config.stabilizer.lens``): ``K`` (10_000), ``features`` (64),
-``num_blocks`` (8), ``lr`` (None: D's), ``reconstruction`` ('mean' or 'sum').
+``num_blocks`` (8), ``lr`` (None: D's), ``reconstruction`` ('sum', eq. 2 per image, or 'mean').
 
 Logged: ``lens_lambda`` (λ_t), ``lens_loss`` (L_L), ``lens_adversarial`` (L_A),
 ``lens_reconstruction`` (L_R, as configured) and ``d_lensed_logit`` (D's mean output on
@@ -55,7 +57,7 @@ class Lens(Scheme):
                 features=64,
                 num_blocks=8,
                 lr=config_dict.placeholder(float),  # None: D's learning rate.
-                reconstruction='mean',
+                reconstruction='sum',
             )
         )
 

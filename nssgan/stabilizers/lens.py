@@ -65,9 +65,9 @@ def lens_adversarial_loss(logits: jax.Array, loss: str) -> jax.Array:
     return ADVERSARIAL_LOSSES[loss](logits.astype(jnp.float32))
 
 
-def reconstruction_loss(x: jax.Array, lensed: jax.Array, reduction: str = 'mean') -> jax.Array:
-    """L_R = ‖x − L(x)‖² (eq. 2): the mean over all elements ('mean') or the sum over
-    each sample's elements averaged over the batch ('sum')."""
+def reconstruction_loss(x: jax.Array, lensed: jax.Array, reduction: str = 'sum') -> jax.Array:
+    """L_R = ‖x − L(x)‖² (eq. 2): the sum over each sample's elements averaged over the
+    batch ('sum', the paper's per-image norm) or the mean over all elements ('mean')."""
     squared = jnp.square((lensed - x).astype(jnp.float32))
     if reduction == 'mean':
         return jnp.mean(squared)
@@ -81,7 +81,7 @@ def lens_loss(
     weight: jax.Array,
     *,
     loss: str,
-    reduction: str = 'mean',
+    reduction: str = 'sum',
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """L_L = λ·L_A + L_R (eq. 3) for lensed reals ``lensed`` = L(x); ``d_fn`` maps a
     batch to D's per-sample outputs. Returns L_L and its parts."""

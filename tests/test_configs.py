@@ -19,6 +19,8 @@ VARIANTS = {
     'lens_color_digits.py': ('lens', 'none'),
     'ntgan_celeba.py': ('ntgan', 'dcgan', 'mmgan'),
     'ntgan_ring.py': ('ntgan', 'gan'),
+    'nss_table1.py': ('celeba,nss,256', 'church,ss,64', 'conference,ns,32', 'flowers,nss,0'),
+    'roth_celeba.py': ('dcgan', 'no_norm'),
     'pgn_cifar10.py': ('cnn', 'resnet', 'cnn_cr', 'resnet_cr', 'cnn_bce', 'cnn_cr_bce'),
     'pgn_stl10.py': ('cnn', 'resnet', 'cnn_cr', 'resnet_cr', 'cnn_bce', 'cnn_cr_bce'),
     **{
@@ -213,6 +215,29 @@ def test_pgn_configs_follow_the_paper_and_gngan(name, size, steps, split, arch):
 def test_pgn_config_names_the_architectures_on_a_typo():
     with pytest.raises(ValueError, match='use cnn or resnet, optionally with _cr and/or _bce'):
         _load_with(os.path.join(ROOT, 'configs', 'pgn_cifar10.py'), 'resnt')
+
+
+@pytest.mark.parametrize(
+    'cell, dataset, lr, b1, scheme, T',
+    [
+        ('celeba,nss,256', 'celeb_a', 2e-4, 0.4, 'nss', 256),
+        ('church,ss,64', 'lsun/church_outdoor', 2e-4, 0.4, 'ss', 64),
+        ('conference,ns,32', 'lsun/conference_room', 5e-4, 0.3, 'ns', 32),
+        ('flowers,nss,0', 'oxford_flowers102', 5e-4, 0.4, 'none', None),
+    ],
+)
+def test_nss_table_1_cells_have_the_papers_fixed_eta_and_b1(cell, dataset, lr, b1, scheme, T):
+    config = load_config('nss_table1.py', cell)
+    assert (config.dataset, config.optimizer.g_lr, config.optimizer.d_lr) == (dataset, lr, lr)
+    assert (config.optimizer.b1, config.stabilizer.name) == (b1, scheme)
+    if T is not None:
+        assert config.stabilizer[scheme].T == T
+
+
+@pytest.mark.parametrize('cell', ['celeba,nss', 'mnist,nss,64', 'celeba,gan,64', 'celeba,nss,100'])
+def test_nss_table_1_names_the_cells_on_a_typo(cell):
+    with pytest.raises(ValueError, match='DATASET,SCHEME,T'):
+        load_config('nss_table1.py', cell)
 
 
 def test_roth_celeba_follows_the_paper():

@@ -37,13 +37,15 @@ def _load_config(path: str):
 
 
 def coefficient_statistics(
-    config, workdir: str, num_samples: int = 10_000, seed: int = 0
+    config, workdir: str | None, num_samples: int = 10_000, seed: int = 0, *, state=None
 ) -> dict[str, np.ndarray]:
     """Coefficient statistics of reals and fakes, raw and projected through the
     run's Φ_t (its fixed t): `evaluation.hadamard_statistics` of each set, keys
     like 'fake_std' (per basis mean, std, W_1 to U(−1, 1); mean residual
-    energy 'fake_residual', 'fake_residual_fraction')."""
-    state = checkpointing.load_state(config, workdir)
+    energy 'fake_residual', 'fake_residual_fraction'). Of the trained ``state`` when
+    given, else of the run's latest checkpoint in ``workdir``."""
+    if state is None:
+        state = checkpointing.load_state(config, workdir)
     frozen = ml_collections.FrozenConfigDict(config)
     key = jax.random.PRNGKey(seed)
     k_z, k_real, k_fake = jax.random.split(key, 3)

@@ -78,7 +78,8 @@ def theorem_6(budget, out: str) -> Outcome:
     verdict = REPRODUCED if bound and better else PARTLY if bound or better else NOT_REPRODUCED
     return Outcome(
         command='python -m nssgan.reproduce --claims pgn --out DIR',
-        ours=f'largest ‖∇ₓf̂‖ over {budget.pick(256, 256, 16)} reals and as many fakes per trained D: '
+        ours=f'largest ‖∇ₓf̂‖ over {budget.pick(256, 256, 16)} reals and as many fakes '
+        'per trained D: '
         + ', '.join(f'{n} {fmt(v)}' for n, v in worst.items())
         + '<br>Fréchet distance: '
         + ', '.join(f'{n} {fmt(v)}' for n, v in distance.items())

@@ -3,8 +3,10 @@ numbers, a verdict and its pictures for every claim (not that a claim holds)."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -65,3 +67,26 @@ def test_an_unknown_claim_is_a_one_line_error(tmp_path):
     assert 'unknown claim(s) nss_fig9; choose from nss_fig3,' in result.stderr
     assert 'Traceback' not in result.stderr
     assert not os.listdir(tmp_path)
+
+
+def test_sigterm_saves_the_run_in_progress_and_says_how_to_resume(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'nssgan.reproduce', '--quick', '--claims', 'roth_fig1']
+        + ['--out', str(tmp_path)],
+        cwd=ROOT,
+        env=MAIN_ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for line in process.stdout:  # Training has started once the first run is announced.
+        if line.startswith('[roth_unreg seed 0]'):
+            break
+    time.sleep(3)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith('interrupted: roth_fig1: SIGTERM: saved step'), last
+    assert 'Run the same command to resume' in last and 'Traceback' not in stderr
+    assert os.path.isdir(tmp_path / 'roth_fig1' / 'roth_unreg' / 'seed0' / 'checkpoints')

@@ -12,7 +12,7 @@ from nssgan import console
 # imported: import it before anything else does.
 console.import_tensorflow_quietly()
 
-from nssgan import profiling  # noqa: E402
+from nssgan import profiling, train  # noqa: E402
 from nssgan.compare import TRAINING_ERRORS  # noqa: E402
 from nssgan.reproduce import CLAIMS, report  # noqa: E402
 from nssgan.reproduce.claim import DEFAULT_SEEDS, Budget  # noqa: E402
@@ -27,7 +27,7 @@ def parse(argv):
     mode.add_argument('--quick', action='store_true', help='under 15 min on 2 CPU cores')
     mode.add_argument('--smoke', action='store_true', help='a few steps of tiny models')
     parser.add_argument('--claims', help=f'comma-separated, of: {", ".join(CLAIMS)}')
-    parser.add_argument('--seeds', type=int, help='seeds per run (default: 5, quick 2, smoke 1)')
+    parser.add_argument('--seeds', type=int, help='seeds per run (default: 5; quick and smoke: 1)')
     args = parser.parse_args(argv)
     keys = list(CLAIMS) if not args.claims else args.claims.split(',')
     unknown = [k for k in keys if k not in CLAIMS]
@@ -56,6 +56,9 @@ def main(argv=None):
             outcomes[key] = claim.run(budget, claim_dir)
         except TRAINING_ERRORS as e:
             sys.exit(f'error: {key}: {e}')
+        except train.TrainingInterrupted as e:
+            print(f'interrupted: {key}: {e}', file=sys.stderr)
+            sys.exit(e.exit_code)
         seconds[key] = time.perf_counter() - start
         print(f'   {outcomes[key].verdict}: {outcomes[key].ours}', flush=True)
     command = shlex.join(['python', '-m', 'nssgan.reproduce', *argv])

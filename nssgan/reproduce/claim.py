@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 MODES = ('full', 'quick', 'smoke')
-DEFAULT_SEEDS = {'full': 5, 'quick': 2, 'smoke': 1}
+DEFAULT_SEEDS = {'full': 5, 'quick': 1, 'smoke': 1}
 REPRODUCED, PARTLY, NOT_REPRODUCED = 'reproduced', 'partly', 'not reproduced'
 
 

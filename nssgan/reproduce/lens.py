@@ -16,7 +16,7 @@ VARIANTS = {  # name → (configs/lens_color_digits.py variant, lens.reconstruct
 
 
 def color_digits(budget, out: str) -> Outcome:
-    steps = budget.pick(3_000, 100, 3)
+    steps = budget.pick(3_000, 80, 3)
     num_samples = budget.pick(2_000, 500, 64)
     modes, distance, rows, numbers = {}, {}, {}, {}
     for i, (name, (variant, reconstruction)) in enumerate(VARIANTS.items()):

@@ -20,7 +20,8 @@ def _variants(budget) -> dict[str, tuple[str, dict]]:
         'NTGAN σ = 1': ('ntgan', {}),
         'NTGAN σ = 0.1': ('ntgan', {'sigma': 0.1}),
     }
-    if budget.mode == 'full':
+    if budget.mode == 'full':  # What else might make the paper's sharp modes.
+        variants['NTGAN σ = 1, μ = ½'] = ('ntgan', {'mu': 'half'})
         variants['NTGAN learned σ'] = ('ntgan', {'noise_model': 'learned_sigma'})
         variants['NTGAN noise generator'] = ('ntgan', {'noise_model': 'generator'})
     return variants

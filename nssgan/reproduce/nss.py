@@ -111,7 +111,7 @@ def table_3_config(dataset: str, model: str, steps: int):
 
 def table_3(budget, out: str) -> Outcome:
     datasets = budget.pick(('digits', 'color_digits'), ('digits',), ('digits',))
-    steps = budget.pick(3_000, 200, 3)
+    steps = budget.pick(3_000, 120, 3)
     num_samples = budget.pick(2_000, 1_000, 64)
     numbers, lines, pics, verdicts = {}, [], [], []
     for dataset in datasets:

@@ -53,7 +53,7 @@ def normalized_gradient_norms(run, num: int) -> np.ndarray:
 
 
 def theorem_6(budget, out: str) -> Outcome:
-    steps = budget.pick(3_000, 150, 3)
+    steps = budget.pick(3_000, 100, 3)
     num_samples = budget.pick(2_000, 500, 64)
     distance, numbers, worst = {}, {}, {}
     for name, scheme in SCHEMES.items():

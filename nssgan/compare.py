@@ -22,8 +22,7 @@ console.import_tensorflow_quietly()
 
 import numpy as np  # noqa: E402
 
-from nssgan import checkpointing, data, sampling, train, validation  # noqa: E402
-from nssgan.evaluation import evaluator  # noqa: E402
+from nssgan import checkpointing, data, train, validation  # noqa: E402
 
 # What a run can stop with, each a one-line message with the fix.
 TRAINING_ERRORS = (
@@ -48,13 +47,12 @@ def load_config(spec: str):
 
 def run(name: str, spec: str, seed: int, out: str, num_samples: int) -> dict[str, float]:
     """Trains ``spec`` with ``seed`` (or resumes it) and scores its final generator."""
+    from nssgan.reproduce import runs  # Here: it imports this module.
+
     config = load_config(spec)
     config.seed = seed
-    config.eval.every = 0  # scored once, below
-    config.eval.num_samples = num_samples
-    state = train.train_and_evaluate(config, os.path.join(out, name, f'seed{seed}'))
-    samples = sampling.generate_samples(state, config, num_samples)
-    return evaluator.make_evaluator(config)(samples)
+    _, scores = runs.train_and_score(config, os.path.join(out, name, f'seed{seed}'), num_samples)
+    return scores
 
 
 def table(results: dict[str, list[dict[str, float]]], seeds) -> str:

@@ -2,13 +2,9 @@
 
 import os
 
-import jax
-import ml_collections
 import numpy as np
 
-from nssgan import sampling
 from nssgan.data import mixtures
-from nssgan.forward import sample_latent
 from nssgan.reproduce import pictures, runs
 from nssgan.reproduce.claim import NOT_REPRODUCED, PARTLY, REPRODUCED, Claim, Outcome, fmt
 
@@ -40,10 +36,7 @@ def ring(budget, out: str) -> Outcome:
         quality[name] = runs.scores_of(trained, 'high_quality_fraction')
         numbers[f'{i}_modes'] = float(np.mean(modes[name]))
         numbers[f'{i}_high_quality'] = float(np.mean(quality[name]))
-        run = trained[0]
-        z = sample_latent(jax.random.PRNGKey(run.seed + 100), num_samples, config.model.latent_dim)
-        frozen = ml_collections.FrozenConfigDict(run.config)
-        panels[name] = np.asarray(sampling.generate(run.state, z, frozen))
+        panels[name] = runs.samples(trained[0], num_samples)
     pictures.scatter_panels(
         os.path.join(out, 'ntgan_ring.png'),
         panels,

@@ -3,14 +3,10 @@ and regularized ones keep covering the modes, across γ."""
 
 import os
 
-import jax
-import ml_collections
 import numpy as np
 
-from nssgan import sampling
 from nssgan.base_config import base_config
 from nssgan.data import mixtures
-from nssgan.forward import sample_latent
 from nssgan.reproduce import pictures, runs
 from nssgan.reproduce.claim import NOT_REPRODUCED, PARTLY, REPRODUCED, Claim, Outcome, fmt
 
@@ -37,12 +33,6 @@ def mixture_config(gamma: float | None, steps: int):
     return config
 
 
-def _plane_samples(run, n: int) -> np.ndarray:
-    z = sample_latent(jax.random.PRNGKey(run.seed + 100), n, run.config.model.latent_dim)
-    frozen = ml_collections.FrozenConfigDict(run.config)
-    return np.asarray(sampling.generate(run.state, z, frozen)) @ mixtures.SUBMANIFOLD_EMBEDDING
-
-
 def regularization_across_gamma(budget, out: str) -> Outcome:
     steps = budget.pick(50_000, 3_000, 5)
     num_samples = budget.pick(2_500, 1_000, 64)
@@ -56,7 +46,7 @@ def regularization_across_gamma(budget, out: str) -> Outcome:
         quality[name] = runs.scores_of(trained, 'high_quality_fraction')
         numbers[f'{tag}_modes'] = float(np.mean(modes[name]))
         numbers[f'{tag}_high_quality'] = float(np.mean(quality[name]))
-        panels[name] = _plane_samples(trained[0], num_samples)
+        panels[name] = runs.samples(trained[0], num_samples) @ mixtures.SUBMANIFOLD_EMBEDDING
     centers = mixtures.MIXTURES['submanifold7'].centers_2d
     pictures.scatter_panels(
         os.path.join(out, 'roth_fig1.png'),

@@ -4,10 +4,13 @@ import copy
 import dataclasses
 import os
 
+import jax
 import ml_collections
+import numpy as np
 
 from nssgan import compare, sampling, train
 from nssgan.evaluation import evaluator
+from nssgan.forward import sample_latent
 from nssgan.state import GANState
 
 
@@ -51,6 +54,12 @@ def train_seeds(name: str, config, budget, out: str, *, num_samples: int) -> lis
 
 def scores_of(runs: list[Run], metric: str) -> list[float]:
     return [run.scores[metric] for run in runs]
+
+
+def samples(run: Run, n: int) -> np.ndarray:
+    """``n`` samples of the run's final generator, from latents of its own seed."""
+    z = sample_latent(jax.random.PRNGKey(run.seed + 100), n, run.config.model.latent_dim)
+    return np.asarray(sampling.generate(run.state, z, ml_collections.FrozenConfigDict(run.config)))
 
 
 CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), 'configs')

@@ -24,8 +24,9 @@ def write(path: str, claims, outcomes: dict, budget, seconds: dict, command: str
         "# Reproduction of the papers' claims",
         '',
         f'`{command}` ({budget.mode} run, seeds {", ".join(map(str, budget.seeds))}) on '
-        f'{machine()}, {datetime.date.today().isoformat()}; '
-        f'{sum(seconds.values()) / 60:.1f} minutes.',
+        f'{machine()}, {datetime.date.today().isoformat()}; this invocation took '
+        f'{sum(seconds.values()) / 60:.1f} minutes (runs already complete in its directory '
+        'are scored again, not retrained).',
     ]
     if indicative:
         lines += [

@@ -54,7 +54,7 @@ def main(argv=None):
             claim_dir = os.path.join(args.out, key)
             os.makedirs(claim_dir, exist_ok=True)
             outcomes[key] = claim.run(budget, claim_dir)
-        except TRAINING_ERRORS as e:
+        except (*TRAINING_ERRORS, FileNotFoundError) as e:
             sys.exit(f'error: {key}: {e}')
         except train.TrainingInterrupted as e:
             print(f'interrupted: {key}: {e}', file=sys.stderr)

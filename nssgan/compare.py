@@ -22,7 +22,9 @@ console.import_tensorflow_quietly()
 
 import numpy as np  # noqa: E402
 
-from nssgan import checkpointing, data, train, validation  # noqa: E402
+from nssgan import checkpointing, data, sampling, train, validation  # noqa: E402
+from nssgan.evaluation import evaluator  # noqa: E402
+from nssgan.state import GANState  # noqa: E402
 
 # What a run can stop with, each a one-line message with the fix.
 TRAINING_ERRORS = (
@@ -45,13 +47,21 @@ def load_config(spec: str):
     return module.get_config(argument) if argument else module.get_config()
 
 
+def train_and_score(config, workdir: str, num_samples: int) -> tuple[GANState, dict[str, float]]:
+    """Trains ``config`` in ``workdir`` (resuming what is there), then scores
+    ``num_samples`` samples of its final generator with the run's metrics."""
+    config.eval.every = 0  # Scored once, below.
+    config.eval.num_samples = num_samples
+    state = train.train_and_evaluate(config, workdir)
+    samples = sampling.generate_samples(state, config, num_samples)
+    return state, evaluator.make_evaluator(config)(samples)
+
+
 def run(name: str, spec: str, seed: int, out: str, num_samples: int) -> dict[str, float]:
     """Trains ``spec`` with ``seed`` (or resumes it) and scores its final generator."""
-    from nssgan.reproduce import runs  # Here: it imports this module.
-
     config = load_config(spec)
     config.seed = seed
-    _, scores = runs.train_and_score(config, os.path.join(out, name, f'seed{seed}'), num_samples)
+    _, scores = train_and_score(config, os.path.join(out, name, f'seed{seed}'), num_samples)
     return scores
 
 

@@ -1,12 +1,10 @@
 """What a reproduced claim is: the paper's statement, how it is run, what came out."""
 
 import dataclasses
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-MODES = ('full', 'quick', 'smoke')
 DEFAULT_SEEDS = {'full': 5, 'quick': 1, 'smoke': 1}
 REPRODUCED, PARTLY, NOT_REPRODUCED = 'reproduced', 'partly', 'not reproduced'
 
@@ -81,7 +79,3 @@ def fmt(values: Sequence[float], digits: int = 3) -> str:
     if len(values) == 1:
         return f'{mean:.{digits}g}'
     return f'{mean:.{digits}g} ± {std:.2g}'
-
-
-def all_finite(numbers: dict[str, float]) -> bool:
-    return all(math.isfinite(v) for v in numbers.values())

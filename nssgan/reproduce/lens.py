@@ -17,12 +17,13 @@ VARIANTS = {  # name → (configs/lens_color_digits.py variant, lens.reconstruct
 
 def color_digits(budget, out: str) -> Outcome:
     steps = budget.pick(3_000, 80, 3)
+    K = steps * 250 // 700  # The config's K over its length.
     num_samples = budget.pick(2_000, 500, 64)
     modes, distance, rows, numbers = {}, {}, {}, {}
     for i, (name, (variant, reconstruction)) in enumerate(VARIANTS.items()):
         config = budget.shrink(runs.config_file('lens_color_digits.py', variant))
         config.num_train_steps = steps
-        config.stabilizer.lens.K = steps * 250 // 700  # The config's K over its length.
+        config.stabilizer.lens.K = K
         if reconstruction:
             config.stabilizer.lens.reconstruction = reconstruction
         trained = runs.train_seeds(f'lens_{i}', config, budget, out, num_samples=num_samples)
@@ -46,7 +47,7 @@ def color_digits(budget, out: str) -> Outcome:
         command='python -m nssgan.reproduce --claims lens_color_digits --out DIR',
         ours='modes covered of 1,000 (Fréchet distance): '
         + ', '.join(f'{n} {fmt(modes[n])} ({fmt(distance[n])})' for n in modes)
-        + f', after {steps:,} steps (K = {steps * 250 // 700:,})',
+        + f', after {steps:,} steps (K = {K:,})',
         numbers=numbers,
         verdict=verdict,
         why="Reproduced when the lens with the paper's reconstruction term covers more "

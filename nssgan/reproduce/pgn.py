@@ -3,12 +3,11 @@ plain GAN on the embedded digits."""
 
 import os
 
-import jax
 import ml_collections
 import numpy as np
 
-from nssgan import data, sampling, schemes
-from nssgan.forward import discriminator_apply, sample_latent
+from nssgan import data, schemes
+from nssgan.forward import discriminator_apply
 from nssgan.paper_setups import digits_config
 from nssgan.reproduce import pictures, runs
 from nssgan.reproduce.claim import NOT_REPRODUCED, PARTLY, REPRODUCED, Claim, Outcome, fmt
@@ -39,8 +38,7 @@ def normalized_gradient_norms(run, num: int) -> np.ndarray:
         process_index=0,
         process_count=1,
     ).batch(0)['image']
-    z = sample_latent(jax.random.PRNGKey(run.seed + 100), num, run.config.model.latent_dim)
-    fakes = sampling.generate(state, z, frozen)
+    fakes = runs.samples(run, num)
     wrapped = schemes.get_scheme(frozen).wrap_discriminator(
         discriminator_apply(state.discriminator)
     )
@@ -55,6 +53,7 @@ def normalized_gradient_norms(run, num: int) -> np.ndarray:
 def theorem_6(budget, out: str) -> Outcome:
     steps = budget.pick(3_000, 100, 3)
     num_samples = budget.pick(2_000, 500, 64)
+    probes = budget.pick(256, 256, 16)
     distance, numbers, worst = {}, {}, {}
     for name, scheme in SCHEMES.items():
         config = budget.shrink(digits_scheme_config(scheme, steps))
@@ -62,7 +61,6 @@ def theorem_6(budget, out: str) -> Outcome:
         distance[name] = runs.scores_of(trained, 'frechet_distance')
         numbers[f'{scheme}_frechet'] = float(np.mean(distance[name]))
         if scheme.startswith('pgn'):
-            probes = budget.pick(256, 256, 16)
             worst[name] = [float(normalized_gradient_norms(r, probes).max()) for r in trained]
             numbers[f'{scheme}_max_grad_norm'] = float(np.max(worst[name]))
     pictures.bars(
@@ -78,7 +76,7 @@ def theorem_6(budget, out: str) -> Outcome:
     verdict = REPRODUCED if bound and better else PARTLY if bound or better else NOT_REPRODUCED
     return Outcome(
         command='python -m nssgan.reproduce --claims pgn --out DIR',
-        ours=f'largest ‖∇ₓf̂‖ over {budget.pick(256, 256, 16)} reals and as many fakes '
+        ours=f'largest ‖∇ₓf̂‖ over {probes} reals and as many fakes '
         'per trained D: '
         + ', '.join(f'{n} {fmt(v)}' for n, v in worst.items())
         + '<br>Fréchet distance: '

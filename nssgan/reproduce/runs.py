@@ -8,8 +8,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from nssgan import compare, sampling, train
-from nssgan.evaluation import evaluator
+from nssgan import compare, sampling
 from nssgan.forward import sample_latent
 from nssgan.state import GANState
 
@@ -22,16 +21,6 @@ class Run:
     config: ml_collections.ConfigDict
     state: GANState
     scores: dict[str, float]
-
-
-def train_and_score(config, workdir: str, num_samples: int) -> tuple[GANState, dict[str, float]]:
-    """Trains ``config`` in ``workdir`` (resuming what is there), then scores
-    ``num_samples`` samples of its final generator with the run's metrics."""
-    config.eval.every = 0  # Scored once, below.
-    config.eval.num_samples = num_samples
-    state = train.train_and_evaluate(config, workdir)
-    samples = sampling.generate_samples(state, config, num_samples)
-    return state, evaluator.make_evaluator(config)(samples)
 
 
 def train_seeds(name: str, config, budget, out: str, *, num_samples: int) -> list[Run]:
@@ -47,7 +36,8 @@ def train_seeds(name: str, config, budget, out: str, *, num_samples: int) -> lis
         seeded.log_every = max(1, steps // 4)
         seeded.sample_every = seeded.checkpoint_every = steps
         print(f'[{name} seed {seed}] {steps} steps', flush=True)
-        state, scores = train_and_score(seeded, os.path.join(out, name, f'seed{seed}'), num_samples)
+        workdir = os.path.join(out, name, f'seed{seed}')
+        state, scores = compare.train_and_score(seeded, workdir, num_samples)
         runs.append(Run(seed, seeded, state, scores))
     return runs
 

@@ -2,22 +2,30 @@
 
 ``discriminator_apply(d_state)`` is D's forward pass as every update uses it. With
 ``independent=True`` each logit is a function of its own sample only, so that
-``∇ₓ Σ logits`` is the per-sample input gradient the penalties need: D runs on
-``[x; stop_gradient(x)]`` with its BatchNorm layers taking their statistics from the
-second half only (``stats_mask``), and the first half's logits are returned. Their
-values (and the running statistics' update) are those of D on ``x`` in training mode,
-and the statistics still depend on D's parameters, so the penalties' parameter
-gradients are exact; only the statistics' dependence on the input is cut. Without
-BatchNorm this is D itself.
+``∇ₓ Σ logits`` is the per-sample input gradient the penalties need: a first pass of D
+on ``stop_gradient(x)`` computes the BatchNorm moments of the batch (and the running
+statistics' update), and a second pass on ``x`` normalizes with those moments as given
+(``nssgan.models.norm.MOMENTS``). The logits are those of D on ``x`` in training mode,
+and the moments still depend on D's parameters, so the penalties' parameter gradients
+are exact; only the moments' dependence on the input is cut. Both passes compute the
+same forward values, which XLA computes once; the input gradient runs through the
+second pass only. Without BatchNorm this is D itself.
+
+For a batch D's loss has just seen, the first pass is not needed at all: the loss pass
+can ``record`` its moments, and ``moments=`` hands them to the per-sample pass
+(``per_sample_discriminator``).
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
+from nssgan.models.norm import MOMENTS
 from nssgan.schemes.base import DiscriminatorApply
 from nssgan.sharding import constrain_to_data_axis
+from nssgan.stabilizers.gradients import PerSampleDiscriminator
 from nssgan.state import TrainState
 
 PyTree = Any
@@ -28,22 +36,112 @@ def sample_latent(key: jax.Array, batch_size: int, latent_dim: int) -> jax.Array
     return constrain_to_data_axis(jax.random.normal(key, (batch_size, latent_dim), jnp.float32))
 
 
-def discriminator_apply(d_state: TrainState, params: PyTree | None = None) -> DiscriminatorApply:
-    """D's forward pass with ``params`` (default: the state's): ``(x, batch_stats, *,
-    independent=False, update_stats=True) -> (logits, new_batch_stats)``; see the
-    module docstring. ``update_stats=False`` leaves the spectral-norm power iterations
-    alone."""
-    params = d_state.params if params is None else params
+def _train_pass(
+    d_state: TrainState,
+    params: PyTree,
+    x: jax.Array,
+    batch_stats: PyTree,
+    *,
+    update_stats: bool,
+    moments: PyTree | None = None,
+    record: bool = False,
+) -> tuple[jax.Array, PyTree, PyTree | None]:
+    """D in training mode: ``(logits, new_batch_stats, moments)``. Given ``moments``,
+    BatchNorm normalizes with them and the statistics are left as they are; ``record``
+    returns the moments the pass used (else None)."""
+    variables = {'params': params}
+    mutable = []
+    if batch_stats:
+        variables['batch_stats'] = batch_stats
+        if moments is None:
+            mutable.append('batch_stats')
+    if moments is not None:
+        variables[MOMENTS] = moments
+    elif record:
+        mutable.append(MOMENTS)
+    if not mutable:
+        return (
+            d_state.apply_fn(variables, x, train=True, update_stats=update_stats),
+            batch_stats,
+            None,
+        )
+    logits, mutated = d_state.apply_fn(
+        variables, x, train=True, update_stats=update_stats, mutable=mutable
+    )
+    return logits, mutated.get('batch_stats', batch_stats), mutated.get(MOMENTS)
 
-    def apply(x, batch_stats, *, independent=False, update_stats=True):
-        state = d_state.replace(batch_stats=batch_stats)
-        if independent and d_state.module.uses_batch_statistics:
-            n = x.shape[0]
-            both = jnp.concatenate([x, jax.lax.stop_gradient(x)])
-            logits, new_stats = state.apply_train(
-                both, params, update_stats=update_stats, stats_mask=jnp.arange(2 * n) >= n
+
+def discriminator_apply(
+    d_state: TrainState,
+    params: PyTree | None = None,
+    *,
+    record: Callable[[PyTree], None] | None = None,
+) -> DiscriminatorApply:
+    """D's forward pass with ``params`` (default: the state's): ``(x, batch_stats, *,
+    independent=False, update_stats=True, moments=None) -> (logits, new_batch_stats)``;
+    see the module docstring. ``update_stats=False`` leaves the spectral-norm power
+    iterations alone. ``moments``: BatchNorm moments recorded by a pass on this very
+    batch; the logits are then per sample and the statistics are returned unchanged.
+    ``record``: called with the moments of every plain (not ``independent``) pass of a
+    discriminator with BatchNorm."""
+    params = d_state.params if params is None else params
+    batch_statistics = d_state.module.uses_batch_statistics
+
+    def apply(x, batch_stats, *, independent=False, update_stats=True, moments=None):
+        if not batch_statistics:
+            return _train_pass(d_state, params, x, batch_stats, update_stats=update_stats)[:2]
+        if moments is not None:
+            logits, _, _ = _train_pass(
+                d_state, params, x, batch_stats, update_stats=False, moments=moments
             )
-            return logits[:n], new_stats
-        return state.apply_train(x, params, update_stats=update_stats)
+            return logits, batch_stats
+        if independent:
+            _, new_stats, moments = _train_pass(
+                d_state,
+                params,
+                jax.lax.stop_gradient(x),
+                batch_stats,
+                update_stats=update_stats,
+                record=True,
+            )
+            # The old statistics: the power iteration repeats the first pass's exactly.
+            logits, _, _ = _train_pass(
+                d_state, params, x, batch_stats, update_stats=False, moments=moments
+            )
+            return logits, new_stats
+        logits, new_stats, moments = _train_pass(
+            d_state, params, x, batch_stats, update_stats=update_stats, record=record is not None
+        )
+        if record is not None:
+            record(moments)
+        return logits, new_stats
 
     return apply
+
+
+def per_sample_discriminator(
+    d_apply: DiscriminatorApply,
+    batch_stats: PyTree,
+    seen: tuple[tuple[PyTree, jax.Array], tuple[PyTree, jax.Array]] | None = None,
+) -> PerSampleDiscriminator:
+    """D per sample for the penalties and state updates, nothing kept: ``d_apply`` with
+    ``independent=True`` and ``batch_stats``, whose power iteration it does not advance.
+
+    ``seen``: ``((moments, logits), (moments, logits))`` of D's loss pass on its real and
+    its fake batch. ``on_real`` / ``on_fake`` reuse the moments and ``real_logits`` /
+    ``fake_logits`` are those logits (exact only when the loss pass computed the same
+    function, i.e. D has no spectral norm, whose vectors that pass moved on)."""
+
+    def any_batch(x):
+        return d_apply(x, batch_stats, independent=True, update_stats=False)[0]
+
+    if seen is None:
+        return PerSampleDiscriminator(any_batch)
+    (real_moments, real_logits), (fake_moments, fake_logits) = seen
+    return PerSampleDiscriminator(
+        any_batch,
+        on_real=lambda x: d_apply(x, batch_stats, moments=real_moments)[0],
+        on_fake=lambda x: d_apply(x, batch_stats, moments=fake_moments)[0],
+        real_logits=real_logits,
+        fake_logits=fake_logits,
+    )

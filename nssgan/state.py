@@ -54,9 +54,14 @@ class ModuleApply:
         result = self.module.apply(low, _cast_floats(x, dtype), *args, **kwargs)
         if kwargs.get('mutable'):
             out, mutated = result
-            mutated = jax.tree.map(
-                lambda new, old: new.astype(old.dtype), mutated, {k: variables[k] for k in mutated}
-            )
+            # Statistics keep their stored dtype; collections created here (BatchNorm's
+            # recorded moments) are float32 already.
+            mutated = {
+                k: jax.tree.map(lambda new, old: new.astype(old.dtype), v, variables[k])
+                if k in variables
+                else v
+                for k, v in mutated.items()
+            }
             return _cast_floats(out, jnp.float32), mutated
         return _cast_floats(result, jnp.float32)
 

@@ -22,7 +22,7 @@ import ml_collections
 import optax
 
 from nssgan import losses, models, schemes
-from nssgan.forward import discriminator_apply, sample_latent
+from nssgan.forward import discriminator_apply, per_sample_discriminator, sample_latent
 from nssgan.schemes import RunInfo, StepContext
 from nssgan.sharding import constrain_to_data_axis
 from nssgan.stabilizers.penalties import PENALTIES
@@ -92,22 +92,27 @@ def discriminator_update(
     ctx = StepContext(run=run, schedule=schedule, key=k_view, penalty_key=k_penalty, latent=z)
     views = scheme.discriminator_views(scheme_state, real, fake, ctx)
 
-    def d_apply_for(params):
-        return scheme.wrap_discriminator(discriminator_apply(d_state, params))
+    def d_apply_for(params, record=None):
+        return scheme.wrap_discriminator(discriminator_apply(d_state, params, record=record))
 
-    def frozen_d_fn(d_apply, batch_stats):
-        return lambda x: d_apply(x, batch_stats, independent=True, update_stats=False)[0]
+    # The penalties on the first view's batches reuse the loss pass's BatchNorm moments
+    # and logits, unless spectral norm moved its vectors between the passes (the
+    # function differs).
+    reuse_moments = not getattr(d_state.module, 'spectral_norm', False)
 
     def loss_fn(params):
-        d_apply = d_apply_for(params)
+        recorded = []
+        d_apply = d_apply_for(params, record=recorded.append)
         stats = d_state.batch_stats
-        adversarial, logged = 0.0, {}
+        adversarial, logged, seen = 0.0, {}, None
         for i, view in enumerate(views):
             real_logits, stats = d_apply(view.real, stats)
             fake_logits, stats = d_apply(view.fake, stats)
             view_loss = loss.discriminator(real_logits, fake_logits)
             adversarial += view.weight * view_loss
             if i == 0:
+                if reuse_moments and len(recorded) == 2:
+                    seen = ((recorded[0], real_logits), (recorded[1], fake_logits))
                 logged = {
                     'd_real_logit': _mean_logits(real_logits),
                     'd_fake_logit': _mean_logits(fake_logits),
@@ -115,7 +120,7 @@ def discriminator_update(
             if view.name:
                 logged[f'd_loss_{view.name}'] = view_loss
         # Penalties on the pair D compares in the first view (e.g. L(x) and G(z)).
-        d_fn = frozen_d_fn(d_apply, stats)
+        d_fn = per_sample_discriminator(d_apply, stats, seen)
         seen_real, seen_fake = views[0].real, views[0].fake
         penalty, penalty_metrics = scheme.penalty(
             seen_real, seen_fake, dataclasses.replace(ctx, frozen_d_fn=d_fn)
@@ -141,7 +146,7 @@ def discriminator_update(
     ctx = dataclasses.replace(
         ctx,
         d_fn=lambda x: d_apply(x, d_state.batch_stats, update_stats=False)[0],
-        frozen_d_fn=frozen_d_fn(d_apply, d_state.batch_stats),
+        frozen_d_fn=per_sample_discriminator(d_apply, d_state.batch_stats),
     )
     scheme_state, scheme_metrics = scheme.update_state(scheme_state, real, fake, ctx)
     return d_state, scheme_state, {**metrics, **scheme_metrics}

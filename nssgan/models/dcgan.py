@@ -46,7 +46,7 @@ def num_resamplings(image_size: int) -> int:
     return int(math.log2(image_size // 4))
 
 
-def batch_norm(train: bool) -> nn.BatchNorm:
+def batch_norm(train: bool) -> norm.BatchNorm:
     """PyTorch's BatchNorm2d defaults (eps 1e-5, momentum 0.1) with DCGAN's initialisation.
 
     One difference remains: flax keeps the biased batch variance in its running average, PyTorch

@@ -26,7 +26,7 @@ def _lookup(table: dict, name: str, field: str):
     return table[name]
 
 
-def batch_norm(train: bool) -> nn.BatchNorm:
+def batch_norm(train: bool) -> norm.BatchNorm:
     """PyTorch's BatchNorm1d defaults (eps 1e-5, momentum 0.1); scale 1, bias 0."""
     return norm.batch_norm(train)
 

@@ -4,6 +4,10 @@ Each function is pure and jittable, takes any ``d_fn`` (a batch → per-sample l
 see ``gradients`` for per-sample gradients under BatchNorm) and returns the penalty
 *without* its weight; the caller adds ``weight · penalty`` to D's loss. All are
 differentiable with respect to D's parameters (double backprop), which training does.
+Given a ``gradients.PerSampleDiscriminator``, the penalties on the update's own real
+and fake batch (Ω, R1, CR's unaugmented term) call its ``on_real`` / ``on_fake``, which
+reuse the BatchNorm moments of D's loss pass, and take the logits that pass computed
+(Ω's weights, CR's D(x)) instead of computing them again.
 """
 
 from collections.abc import Callable
@@ -23,8 +27,10 @@ def roth_penalty(d_fn: DiscriminatorFn, real: jax.Array, fake: jax.Array) -> jax
     the expectations as batch means, the weights not stop-gradiented, as in
     rothk/Stabilizing_GANs' ``Discriminator_Regularizer``. D's loss adds (γ/2)·Ω.
     """
-    real_logits, real_grads = gradients.logits_and_input_gradients(d_fn, real)
-    fake_logits, fake_grads = gradients.logits_and_input_gradients(d_fn, fake)
+    real_logits, real_grads = gradients.logits_and_input_gradients(gradients.for_real(d_fn), real)
+    fake_logits, fake_grads = gradients.logits_and_input_gradients(gradients.for_fake(d_fn), fake)
+    real_logits = gradients.seen_logits(d_fn, 'real', real_logits)
+    fake_logits = gradients.seen_logits(d_fn, 'fake', fake_logits)
     return jnp.mean(
         jnp.square(1.0 - jax.nn.sigmoid(real_logits)) * gradients.squared_norms(real_grads)
         + jnp.square(jax.nn.sigmoid(fake_logits)) * gradients.squared_norms(fake_grads)
@@ -37,7 +43,8 @@ def r1_penalty(d_fn: DiscriminatorFn, real: jax.Array) -> jax.Array:
     As LMescheder/GAN_stability's ``compute_grad2(...).mean()``; that code adds
     ``reg_param`` × this to D's loss, its reg_param 10 being γ/2 of the paper.
     """
-    return jnp.mean(gradients.squared_norms(gradients.input_gradients(d_fn, real)))
+    grads = gradients.input_gradients(gradients.for_real(d_fn), real)
+    return jnp.mean(gradients.squared_norms(grads))
 
 
 def _unit_gradient_penalty(d_fn: DiscriminatorFn, x: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -114,7 +121,10 @@ def consistency_penalty(d_fn: DiscriminatorFn, real: jax.Array, key: jax.Array) 
     T = ``flip_and_translate`` (weight λ_cr, 10 in CR-GAN)."""
     if real.ndim != 4:
         raise ValueError(f'consistency_penalty augments NHWC images; got shape {real.shape}.')
-    return jnp.mean(jnp.square(d_fn(flip_and_translate(key, real)) - d_fn(real)))
+    augmented = d_fn(flip_and_translate(key, real))
+    plain = gradients.seen_logits(d_fn, 'real', None)
+    plain = gradients.for_real(d_fn)(real) if plain is None else plain
+    return jnp.mean(jnp.square(augmented - plain))
 
 
 def _roth_term(d_fn, real, fake, key):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from nssgan import models
-from nssgan.models import layers
+from nssgan.models import layers, norm
 
 
 def _spec(kind, shape):
@@ -839,3 +839,48 @@ def test_layer_norm_discriminator_is_per_example_and_normalizes_each_example(nam
     np.testing.assert_allclose(flat.mean(axis=1), 0.0, atol=1e-5)
     # v / (v + eps) for the pre-norm variance v: DCGAN's N(0, 0.02) weights make v small.
     assert np.all((flat.var(axis=1) > 0.95) & (flat.var(axis=1) <= 1.0)), flat.var(axis=1)
+
+
+@pytest.mark.parametrize('masked', [False, True])
+def test_batch_norm_is_flaxs_with_recorded_and_given_moments(masked):
+    # nssgan's BatchNorm computes flax's BatchNorm: same variables, outputs and running
+    # statistics bitwise, input gradients to float32 round-off; it records its moments
+    # in norm.MOMENTS when asked and normalizes with given ones.
+
+    x = 3.0 * jax.random.normal(jax.random.PRNGKey(0), (6, 4, 4, 5)) + 1.0
+    mask = (jnp.arange(6) % 2 == 0).reshape(-1, 1, 1, 1) if masked else None
+    for train in (True, False):
+        ours = norm.BatchNorm(use_running_average=not train)
+        flax_bn = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)
+        variables = ours.init(jax.random.PRNGKey(1), x)
+        jax.tree.map(
+            np.testing.assert_array_equal, variables, flax_bn.init(jax.random.PRNGKey(1), x)
+        )
+        variables = {**variables, 'params': {'scale': jnp.linspace(0.5, 2, 5), 'bias': jnp.ones(5)}}
+
+        def apply(module, x):
+            return module.apply(variables, x, mask=mask, mutable=['batch_stats'])
+
+        ya, stats_a = apply(ours, x)
+        yb, stats_b = apply(flax_bn, x)
+        np.testing.assert_array_equal(ya, yb)
+        jax.tree.map(np.testing.assert_array_equal, stats_a, stats_b)
+        ga, gb = (
+            jax.grad(lambda x, m=m: jnp.sum(jnp.sin(apply(m, x)[0])))(x) for m in (ours, flax_bn)
+        )
+        np.testing.assert_allclose(ga, gb, rtol=1e-6, atol=1e-6)
+
+    ours = norm.BatchNorm(use_running_average=False)
+    y, mutated = ours.apply(variables, x, mask=mask, mutable=['batch_stats', norm.MOMENTS])
+    moments = mutated[norm.MOMENTS]
+    where = np.ones(6, bool) if mask is None else np.asarray(mask).reshape(-1)
+    np.testing.assert_allclose(moments['mean'], np.asarray(x)[where].mean((0, 1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(moments['var'], np.asarray(x)[where].var((0, 1, 2)), rtol=1e-5)
+    # Given moments: the same output for this batch, and for another batch the output
+    # normalized with these moments, not its own; the running averages stay as they were.
+    given = {**variables, norm.MOMENTS: moments}
+    np.testing.assert_array_equal(ours.apply(given, x, mask=mask), y)
+    other = 2.0 * x
+    expected = (other - moments['mean']) / np.sqrt(moments['var'] + 1e-5)
+    expected = expected * variables['params']['scale'] + variables['params']['bias']
+    np.testing.assert_allclose(ours.apply(given, other), expected, rtol=1e-5, atol=1e-5)

@@ -27,11 +27,13 @@ from jax.experimental import multihost_utils
 
 from nssgan import data
 from nssgan.evaluation import across_processes, digit_classifier, embedded, inception
-from nssgan.evaluation.frechet import frechet_distance, gaussian_statistics
+from nssgan.evaluation.frechet import RunningStatistics, frechet_distance, gaussian_statistics
 from nssgan.evaluation.scores import inception_score, kernel_inception_distance
+from nssgan.sharding import make_mesh
 
 STATS_VERSION = 2
 KID_FEATURES = 5_000  # Real features kept for KID (its subsets hold 1,000).
+STREAM_BATCHES = 4  # Inception batches of real images embedded at a time.
 
 # The metric that picks the best checkpoint, per dataset kind, and its direction.
 EMBEDDED_PRIMARY = {
@@ -136,6 +138,10 @@ def real_statistics(
     In a multi-process run every process calls this: process 0 reads (and writes) the
     cache and shares what it read; otherwise each embeds its share of the images.
 
+    The images are embedded as they are drawn, ``STREAM_BATCHES * batch_size`` at a
+    time, into a float64 `RunningStatistics` (only the first ``KID_FEATURES`` features
+    are kept): memory O(D^2), not O(num_samples * D) features nor all the images.
+
     Args:
       dataset: an ``nssgan.data.Dataset`` (its batches give the images).
       variables: the FID Inception's variables.
@@ -149,20 +155,107 @@ def real_statistics(
             return across_processes.broadcast_arrays(cached, _statistics_layout(num_samples))
     if cached is not None:
         return cached
-    features = across_processes.embed_batches(
-        lambda steps: np.concatenate([np.asarray(dataset.batch(s)['image']) for s in steps]),
-        lambda images: {'features': _features(variables, images, batch_size)},
-        num_samples,
-        dataset.global_batch_size,
-    )['features']
-    mu, sigma = gaussian_statistics(features)
-    stats = {'mu': mu, 'sigma': sigma, 'kid_features': features[:KID_FEATURES].astype(np.float32)}
+    running, kid_features = _streamed_statistics(dataset, variables, num_samples, batch_size)
+    mu, sigma = running.finalize()
+    stats = {'mu': mu, 'sigma': sigma, 'kid_features': kid_features}
     if jax.process_index() == 0:
         os.makedirs(stats_dir, exist_ok=True)
         tmp = f'{path}.tmp-{os.getpid()}.npz'
         np.savez(tmp, key=json.dumps(key, sort_keys=True), **stats)
         os.replace(tmp, path)
     return stats
+
+
+def _streamed_statistics(
+    dataset, variables, num_samples: int, batch_size: int
+) -> tuple[RunningStatistics, np.ndarray]:
+    """The `RunningStatistics` of the pool3 features of the first ``num_samples`` images
+    of ``dataset``'s batches 0, 1, ..., and the first ``KID_FEATURES`` of those features
+    (float32, in that order), on every process.
+
+    Each process embeds its batches (``across_processes.my_batches``), on its first
+    device, in chunks of ``STREAM_BATCHES * batch_size`` images; the processes'
+    statistics are then merged (in process order, the same on every process) and the
+    KID features gathered in batch order.
+    """
+    step_rows = dataset.global_batch_size
+    num_batches = math.ceil(num_samples / step_rows)
+    kid_rows = min(KID_FEATURES, num_samples)
+    kid_batches = math.ceil(kid_rows / step_rows)
+    mine = across_processes.my_batches(num_batches)
+    chunk_rows = STREAM_BATCHES * batch_size
+    running = RunningStatistics()
+    kid = []  # This process's features of batches < kid_batches, in order.
+    kid_wanted = sum(min(step_rows, num_samples - s * step_rows) for s in mine if s < kid_batches)
+    kid_kept = 0
+    pending, pending_rows, embedded_any = [], 0, False
+
+    def embed(images, final=False):
+        nonlocal kid_kept, embedded_any
+        count = len(images)
+        if final and embedded_any and count < batch_size:  # Padded: no new compiled shape.
+            padding = np.zeros((batch_size - count, *images.shape[1:]), images.dtype)
+            images = np.concatenate([images, padding])
+        features = np.asarray(_features(variables, images, batch_size))[:count]
+        embedded_any = True
+        running.update(features)
+        take = min(kid_wanted - kid_kept, count)
+        if take > 0:
+            kid.append(features[:take].astype(np.float32))
+            kid_kept += take
+
+    with jax.set_mesh(make_mesh(jax.local_devices()[:1])):  # This process's work only.
+        for step in mine:
+            images = np.asarray(dataset.batch(step)['image'])
+            pending.append(images[: num_samples - step * step_rows])  # the last batch: cut
+            pending_rows += len(pending[-1])
+            while pending_rows >= chunk_rows:
+                rows = np.concatenate(pending)
+                embed(rows[:chunk_rows])
+                pending = [rows[chunk_rows:]]
+                pending_rows = len(pending[0])
+        if pending_rows:
+            embed(np.concatenate(pending), final=True)
+    running = _merged_across_processes(running)
+    dim = inception.FEATURE_DIM if running.mean is None else len(running.mean)
+    local_kid = np.concatenate(kid) if kid else np.zeros((0, dim), np.float32)
+    # Padded to whole batches, as across_processes.gather_in_order wants.
+    padded_rows = len([s for s in mine if s < kid_batches]) * step_rows
+    local_kid = np.concatenate(
+        [local_kid, np.zeros((padded_rows - len(local_kid), dim), np.float32)]
+    )
+    gathered = across_processes.gather_in_order({'kid': local_kid}, kid_batches, step_rows)
+    return running, gathered['kid'][:kid_rows]
+
+
+def _merged_across_processes(running: RunningStatistics) -> RunningStatistics:
+    """The processes' statistics merged, in process order (so every process gets the
+    same numbers); sent as bytes (JAX would cast float64 to float32)."""
+    if jax.process_count() == 1:
+        return running
+    dim = inception.FEATURE_DIM
+    local = np.zeros(1 + dim + dim * dim, np.float64)
+    if running.count:
+        if len(running.mean) != dim:
+            raise ValueError(f'features must be {dim}-d; got {len(running.mean)}.')
+        local[0], local[1 : 1 + dim], local[1 + dim :] = (
+            running.count,
+            running.mean,
+            running.scatter.ravel(),
+        )
+    everyone = np.asarray(
+        multihost_utils.process_allgather(np.frombuffer(local.tobytes(), np.uint8))
+    )
+    merged = RunningStatistics()
+    for row in everyone.reshape(jax.process_count(), -1):
+        values = np.frombuffer(row.tobytes(), np.float64)
+        part = RunningStatistics()
+        if values[0] > 0:
+            part.count = int(values[0])
+            part.mean = values[1 : 1 + dim].copy()
+            part.scatter = values[1 + dim :].reshape(dim, dim).copy()
+        merged.merge(part)
+    return merged
 
 
 def _statistics_layout(num_samples: int) -> dict[str, tuple[tuple[int, ...], type]]:

@@ -5,9 +5,10 @@
 DCGAN (width 64, BatchNorm, batch 64, n_dis 1) on random images of ``--size`` px,
 the same step with each scheme (``none``, ``nss`` at t = 256, ``roth``, ``pgn``,
 ``gn``) and each penalty (``r1``, ``wgan_gp``, ``dragan``, ``cr``), in ms per step and
-relative to the plain step. The gradient-based ones differentiate D twice (penalties)
-or build f̂ from ∇ₓD in every D and G pass (pgn, gn); with BatchNorm in D their
-per-sample gradients run D on a doubled batch (``nssgan.forward.discriminator_apply``).
+relative to the plain step, with the FLOPs XLA counts in each compiled step. The
+gradient-based ones differentiate D twice (penalties) or build f̂ from ∇ₓD in every D
+and G pass (pgn, gn); with BatchNorm in D their per-sample gradients normalize with
+moments taken as constants of the input (``nssgan.forward.discriminator_apply``).
 ``--gngan`` adds GN-GAN's ResNet-32 setup (PGN, hinge, n_dis 5, D batch 64, G 128).
 """
 
@@ -52,7 +53,8 @@ def _config(scheme: str, penalty: str, loss: str, size: int):
     return config
 
 
-def seconds_per_step(config, steps: int) -> float:
+def measure(config, steps: int) -> tuple[float, float]:
+    """(seconds per step, FLOPs per step by XLA's cost analysis) of ``config``'s step."""
     config = ml_collections.FrozenConfigDict(config)
     spec = data.dataset_spec(config.dataset, config.image_size)
     state = step_lib.create_state(config, spec, jax.random.PRNGKey(0))
@@ -60,14 +62,21 @@ def seconds_per_step(config, steps: int) -> float:
         jax.random.PRNGKey(1), (config.n_dis, config.batch_size, *spec.shape), minval=-1, maxval=1
     )
     step = jax.jit(functools.partial(step_lib.train_step, config=config), donate_argnums=0)
+    compiled = step.lower(state, {'image': reals}).compile()
+    cost = compiled.cost_analysis()
+    flops = float((cost[0] if isinstance(cost, list) else cost).get('flops', 0.0))
     for _ in range(2):
-        state, metrics = step(state, {'image': reals})
+        state, metrics = compiled(state, {'image': reals})
     jax.block_until_ready(metrics)
     start = time.perf_counter()
     for _ in range(steps):
-        state, metrics = step(state, {'image': reals})
+        state, metrics = compiled(state, {'image': reals})
     jax.block_until_ready(metrics)
-    return (time.perf_counter() - start) / steps
+    return (time.perf_counter() - start) / steps, flops
+
+
+def seconds_per_step(config, steps: int) -> float:
+    return measure(config, steps)[0]
 
 
 def main():
@@ -79,17 +88,24 @@ def main():
     args = parser.parse_args()
     rows = []
     for scheme, penalty, loss in VARIANTS:
-        seconds = seconds_per_step(_config(scheme, penalty, loss, args.size), args.steps)
+        seconds, flops = measure(_config(scheme, penalty, loss, args.size), args.steps)
         rows.append(
             (
                 f'`{scheme}`' + (f' + `{penalty}`' if penalty != 'none' else '') + f' ({loss})',
                 seconds,
+                flops,
             )
         )
         print(rows[-1], flush=True)
     plain = rows[0][1]
-    lines = [f'| DCGAN-{args.size}, batch 64 | ms/step | vs plain |', '|---|---|---|']
-    lines += [f'| {name} | {1e3 * s:.1f} | {s / plain:.2f}× |' for name, s in rows]
+    lines = [
+        f'| DCGAN-{args.size}, batch 64 | ms/step | vs plain | GFLOP/step | FLOPs vs plain |',
+        '|---|---|---|---|---|',
+    ]
+    lines += [
+        f'| {name} | {1e3 * s:.1f} | {s / plain:.2f}× | {f / 1e9:.2f} | {f / rows[0][2]:.2f}× |'
+        for name, s, f in rows
+    ]
     if args.gngan:
         config = gngan_config(dataset='cifar10', image_size=32, arch='resnet')
         config.dataset = 'photo_patches'  # random images of the same shape

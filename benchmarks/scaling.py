@@ -19,7 +19,7 @@ what is free; skipped cells show '—' but keep their memory (on a CPU they comp
 less LLVM optimisation, ~3× faster, to the same buffer assignment). The default budget,
 20 s per cell on a CPU, finishes the grid in about 15 minutes on 2 cores, most of it
 compiling; on an accelerator there is none. The plot (``--plot``, by default
-``benchmarks/scaling_<backend>.png``) shows time per image and peak memory against
+``docs/scaling_<backend>.png``) shows time per image and peak memory against
 batch size.
 """
 
@@ -366,7 +366,7 @@ def main():
         default=None,
         help=f'seconds per cell ({CPU_TIME_BUDGET:g} on a CPU, else unlimited); 0: time none',
     )
-    parser.add_argument('--plot', default=None, help='default benchmarks/scaling_<backend>.png')
+    parser.add_argument('--plot', default=None, help='default docs/scaling_<backend>.png')
     parser.add_argument('--markdown', help='write the results into this file')
     args = parser.parse_args()
     backend = jax.default_backend()
@@ -381,9 +381,10 @@ def main():
             parser.error(f'unknown scheme {scheme!r}; choose from {", ".join(LOSSES)}')
     for size in sizes:
         data.dataset_spec('photo_patches', size)  # Raises for a size it cannot have.
-    plot_path = args.plot or os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), f'scaling_{backend}.png'
-    )
+    # docs/ is where the repository keeps its pictures (other PNGs are not committed).
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    plot_path = args.plot or os.path.join(repo, 'docs', f'scaling_{backend}.png')
+    os.makedirs(os.path.dirname(os.path.abspath(plot_path)), exist_ok=True)
 
     start = time.perf_counter()
     cells = run_grid(schemes, sizes, batches, steps, budget)

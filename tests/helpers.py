@@ -7,11 +7,13 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 
 import jax
 import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
+import scipy.linalg
 
 from nssgan import data, step
 from nssgan.base_config import base_config
@@ -157,3 +159,16 @@ def flat_leaves(tree) -> dict[str, np.ndarray]:
 def assert_trees_equal(a, b):
     """Two pytrees of the same structure, equal leaf by leaf (bitwise)."""
     jax.tree.map(np.testing.assert_array_equal, a, b)
+
+
+def sqrtm_frechet(mu1, sigma1, mu2, sigma2):
+    """pytorch-fid's Fréchet distance, the reference for nssgan's: scipy.linalg.sqrtm of
+    the product (with its eps-offset retry when that is singular), real part."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+        if not np.isfinite(covmean).all():
+            offset = 1e-6 * np.eye(len(sigma1))
+            covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    diff = mu1 - mu2
+    return diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean.real)

@@ -7,7 +7,6 @@ large Fréchet distance). The digit classifier is trained once per session, at
 """
 
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -17,6 +16,8 @@ import scipy.stats
 from nssgan import data, evaluation
 from nssgan.data import digits as data_digits
 from nssgan.evaluation import digit_classifier, digits, modes
+
+from helpers import sqrtm_frechet
 
 SIZE = 32
 
@@ -153,18 +154,6 @@ def test_hadamard_degenerate_generators():
 # --- Fréchet distance -------------------------------------------------------------
 
 
-def scipy_frechet(mu1, sigma1, mu2, sigma2):
-    """The reference FID formula: scipy.linalg.sqrtm of the product, real part."""
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
-        if not np.isfinite(covmean).all():
-            offset = 1e-6 * np.eye(len(sigma1))
-            covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    diff = mu1 - mu2
-    return diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean.real)
-
-
 def random_covariance(rng, dim, eigenvalues):
     q, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
     return (q * eigenvalues) @ q.T
@@ -205,7 +194,7 @@ def test_frechet_distance_matches_scipy_and_is_symmetric(case):
     mu1, sigma1, mu2, sigma2 = case[1]
     scale = np.trace(sigma1) + np.trace(sigma2)
     d2 = evaluation.frechet_distance(mu1, sigma1, mu2, sigma2)
-    assert d2 == pytest.approx(scipy_frechet(mu1, sigma1, mu2, sigma2), abs=1e-7 * scale)
+    assert d2 == pytest.approx(sqrtm_frechet(mu1, sigma1, mu2, sigma2), abs=1e-7 * scale)
     assert evaluation.frechet_distance(mu2, sigma2, mu1, sigma1) == pytest.approx(
         d2, rel=1e-12, abs=1e-12 * scale
     )
@@ -225,7 +214,7 @@ def test_frechet_distance_low_rank_against_an_exact_form():
     exact = mu1 @ mu1 + np.trace(sigma1) + np.trace(sigma2) - 2 * cross
     assert evaluation.frechet_distance(mu1, sigma1, mu2, sigma2) == pytest.approx(exact, rel=1e-12)
     # scipy's sqrtm of the singular product is ~1e-8 off here.
-    assert scipy_frechet(mu1, sigma1, mu2, sigma2) == pytest.approx(exact, rel=1e-6)
+    assert sqrtm_frechet(mu1, sigma1, mu2, sigma2) == pytest.approx(exact, rel=1e-6)
 
 
 def test_frechet_distance_closed_forms():

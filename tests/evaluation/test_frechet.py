@@ -3,28 +3,15 @@
 against the reference FID formula (scipy's sqrtm), the previous square-root/SVD form,
 closed forms, and from features (the cross-Gram route); and the streamed statistics."""
 
-import warnings
-
 import numpy as np
 import pytest
 import scipy.linalg
 
 from nssgan.evaluation import frechet
 
+from helpers import sqrtm_frechet
+
 # --- references ---------------------------------------------------------------------
-
-
-def sqrtm_frechet(mu1, sigma1, mu2, sigma2):
-    """pytorch-fid's formula: scipy.linalg.sqrtm of the product (with its eps-offset
-    retry when that is singular), real part."""
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
-        if not np.isfinite(covmean).all():
-            offset = 1e-6 * np.eye(len(sigma1))
-            covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    diff = mu1 - mu2
-    return diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean.real)
 
 
 def previous_frechet(mu1, sigma1, mu2, sigma2):

@@ -6,8 +6,10 @@ and G, Adam): exactly what ``nssgan.step_lib.train_step`` does with ``n_dis = 1`
 sides use the PyTorch DCGAN example's 64 px architecture (width 64, BatchNorm, 3
 channels) and batch 64 of random images.
 
-    python benchmarks/train_step.py [--steps 10] [--naive] [--markdown BENCHMARKS.md]
+    python benchmarks/train_step.py [--steps 10] [--naive] [--parts] [--markdown BENCHMARKS.md]
 
+``--parts`` also prints the time of the step's parts (D update, G update, G's and
+D's forward pass with and without the parameter gradient), each compiled alone.
 ``--naive`` also times the models with XLA's own convolutions (``lax.conv_transpose``
 in G, strided ``conv_general_dilated`` in D: the layers' textbook form), to show what
 the matrix-product forms of ``nssgan.models.layers`` buy on XLA:CPU. PyTorch runs on
@@ -23,7 +25,7 @@ import jax
 import ml_collections
 from report import machine, section_name, write_section
 
-from nssgan import data
+from nssgan import data, schemes
 from nssgan import step as step_lib
 from nssgan.base_config import base_config
 
@@ -68,6 +70,49 @@ def time_nssgan(steps: int, upsample: str = 'auto', downsample: str = 'auto') ->
         jax.block_until_ready(metrics)
 
     return _time(run_step, steps)
+
+
+def time_parts(steps: int) -> list[tuple[str, float]]:
+    """Seconds of the parts of nssgan's step (each jitted alone): the D update, the G
+    update, and G's and D's training-mode forward pass with and without the parameter
+    gradient of the summed output."""
+    config = _config('auto', 'auto')
+    spec = data.dataset_spec(config.dataset, config.image_size)
+    state = step_lib.create_state(config, spec, jax.random.PRNGKey(0))
+    real = jax.random.uniform(jax.random.PRNGKey(1), (BATCH, SIZE, SIZE, 3), minval=-1)
+    z = jax.random.normal(jax.random.PRNGKey(2), (BATCH, LATENT))
+    scheme = schemes.get_scheme(config)
+    parts = dict(config=config, scheme=scheme, schedule={})
+    key = jax.random.PRNGKey(3)
+
+    def summed_grad(net, x):
+        return jax.grad(lambda p: net.apply_train(x, p)[0].sum())(net.params)
+
+    # The state and data are arguments, not constants of the compiled function.
+    functions = [
+        (
+            'D update (G forward, D on reals and fakes, Adam)',
+            lambda s, x, z: step_lib.discriminator_update(
+                s.discriminator, s.generator, s.scheme, x, key, **parts
+            )[0],
+        ),
+        (
+            'G update (G forward, D forward, both backward, Adam)',
+            lambda s, x, z: step_lib.generator_update(
+                s.generator, s.discriminator, s.scheme, key, BATCH, **parts
+            )[0],
+        ),
+        ('G forward', lambda s, x, z: s.generator.apply_train(z)[0]),
+        ('G forward + parameter gradient', lambda s, x, z: summed_grad(s.generator, z)),
+        ('D forward', lambda s, x, z: s.discriminator.apply_train(x)[0]),
+        ('D forward + parameter gradient', lambda s, x, z: summed_grad(s.discriminator, x)),
+    ]
+    rows = []
+    for name, function in functions:
+        compiled = jax.jit(function)
+        seconds = _time(lambda c=compiled: jax.block_until_ready(c(state, real, z)), steps)
+        rows.append((name, seconds))
+    return rows
 
 
 def time_pytorch(steps: int) -> float | None:
@@ -140,6 +185,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--steps', type=int, default=10)
     parser.add_argument('--naive', action='store_true')
+    parser.add_argument('--parts', action='store_true', help="also time the step's parts")
     parser.add_argument('--markdown', default=None)
     args = parser.parse_args()
 
@@ -169,6 +215,10 @@ def main():
     table = '\n'.join(lines)
     print(f'DCGAN-64 train step, batch {BATCH}, {args.steps} timed steps; {machine()}')
     print(table)
+    if args.parts:
+        print('| part of the nssgan step | ms |\n|---|---|')
+        for name, seconds in time_parts(args.steps):
+            print(f'| {name} | {1e3 * seconds:.1f} |')
     if args.markdown:
         _write_section(args.markdown, table, args)
 

@@ -1,9 +1,10 @@
 """What each stabilizer costs: the train step with every scheme and penalty.
 
-    python benchmarks/gradient_schemes.py [--steps 10] [--size 32] [--markdown BENCHMARKS.md]
+    python benchmarks/gradient_schemes.py [--steps 10] [--size 32] [--d_norm batch]
+        [--markdown BENCHMARKS.md]
 
-DCGAN (width 64, BatchNorm, batch 64, n_dis 1) on random images of ``--size`` px,
-the same step with each scheme (``none``, ``nss`` at t = 256, ``roth``, ``pgn``,
+DCGAN (width 64, BatchNorm or ``--d_norm``, batch 64, n_dis 1) on random images of
+``--size`` px, the same step with each scheme (``none``, ``nss`` at t = 256, ``roth``, ``pgn``,
 ``gn``) and each penalty (``r1``, ``wgan_gp``, ``dragan``, ``cr``), in ms per step and
 relative to the plain step, with the FLOPs XLA counts in each compiled step. The
 gradient-based ones differentiate D twice (penalties) or build f̂ from ∇ₓD in every D
@@ -84,11 +85,16 @@ def main():
     parser.add_argument('--steps', type=int, default=10)
     parser.add_argument('--size', type=int, default=32)
     parser.add_argument('--gngan', action='store_true')
+    parser.add_argument(
+        '--d_norm', default='batch', choices=('batch', 'layer', 'none'), help="D's normalization"
+    )
     parser.add_argument('--markdown', default=None)
     args = parser.parse_args()
     rows = []
     for scheme, penalty, loss in VARIANTS:
-        seconds, flops = measure(_config(scheme, penalty, loss, args.size), args.steps)
+        config = _config(scheme, penalty, loss, args.size)
+        config.model.d_norm = args.d_norm
+        seconds, flops = measure(config, args.steps)
         rows.append(
             (
                 f'`{scheme}`' + (f' + `{penalty}`' if penalty != 'none' else '') + f' ({loss})',
@@ -98,8 +104,9 @@ def main():
         )
         print(rows[-1], flush=True)
     plain = rows[0][1]
+    norm = f', D norm `{args.d_norm}`' if args.d_norm != 'batch' else ''
     lines = [
-        f'| DCGAN-{args.size}, batch 64 | ms/step | vs plain | GFLOP/step | FLOPs vs plain |',
+        f'| DCGAN-{args.size}, batch 64{norm} | ms/step | vs plain | GFLOP/step | FLOPs vs plain |',
         '|---|---|---|---|---|',
     ]
     lines += [
@@ -122,7 +129,9 @@ def main():
     if args.markdown:
         command = (
             f'python benchmarks/gradient_schemes.py --steps {args.steps} '
-            f'--size {args.size}' + (' --gngan' if args.gngan else '')
+            f'--size {args.size}'
+            + (f' --d_norm {args.d_norm}' if args.d_norm != 'batch' else '')
+            + (' --gngan' if args.gngan else '')
         )
         write_section(
             args.markdown,

@@ -82,14 +82,19 @@ def discriminator_apply(
     see the module docstring. ``update_stats=False`` leaves the spectral-norm power
     iterations alone. ``moments``: BatchNorm moments recorded by a pass on this very
     batch; the logits are then per sample and the statistics are returned unchanged.
-    ``record``: called with the moments of every plain (not ``independent``) pass of a
-    discriminator with BatchNorm."""
+    ``record``: called with the moments of every plain (not ``independent``) pass (None
+    for a discriminator without BatchNorm)."""
     params = d_state.params if params is None else params
     batch_statistics = d_state.module.uses_batch_statistics
 
     def apply(x, batch_stats, *, independent=False, update_stats=True, moments=None):
         if not batch_statistics:
-            return _train_pass(d_state, params, x, batch_stats, update_stats=update_stats)[:2]
+            logits, new_stats, _ = _train_pass(
+                d_state, params, x, batch_stats, update_stats=update_stats
+            )
+            if record is not None and not independent:
+                record(None)  # A plain pass, with no moments to keep.
+            return logits, new_stats
         if moments is not None:
             logits, _, _ = _train_pass(
                 d_state, params, x, batch_stats, update_stats=False, moments=moments
@@ -128,9 +133,10 @@ def per_sample_discriminator(
     ``independent=True`` and ``batch_stats``, whose power iteration it does not advance.
 
     ``seen``: ``((moments, logits), (moments, logits))`` of D's loss pass on its real and
-    its fake batch. ``on_real`` / ``on_fake`` reuse the moments and ``real_logits`` /
-    ``fake_logits`` are those logits (exact only when the loss pass computed the same
-    function, i.e. D has no spectral norm, whose vectors that pass moved on)."""
+    its fake batch (moments None without BatchNorm). ``on_real`` / ``on_fake`` reuse the
+    moments and ``real_logits`` / ``fake_logits`` are those logits (exact only when the
+    loss pass computed the same function, i.e. D has no spectral norm, whose vectors
+    that pass moved on)."""
 
     def any_batch(x):
         return d_apply(x, batch_stats, independent=True, update_stats=False)[0]
@@ -138,10 +144,16 @@ def per_sample_discriminator(
     if seen is None:
         return PerSampleDiscriminator(any_batch)
     (real_moments, real_logits), (fake_moments, fake_logits) = seen
+
+    def given(moments):
+        if moments is None:  # No BatchNorm: D per sample is D itself.
+            return None
+        return lambda x: d_apply(x, batch_stats, moments=moments)[0]
+
     return PerSampleDiscriminator(
         any_batch,
-        on_real=lambda x: d_apply(x, batch_stats, moments=real_moments)[0],
-        on_fake=lambda x: d_apply(x, batch_stats, moments=fake_moments)[0],
+        on_real=given(real_moments),
+        on_fake=given(fake_moments),
         real_logits=real_logits,
         fake_logits=fake_logits,
     )

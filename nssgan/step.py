@@ -97,7 +97,7 @@ def discriminator_update(
 
     # The penalties on the first view's batches reuse the loss pass's BatchNorm moments
     # and logits, unless spectral norm moved its vectors between the passes (the
-    # function differs).
+    # function differs). A scheme that wraps D records nothing: its logits are not D's.
     reuse_moments = not getattr(d_state.module, 'spectral_norm', False)
 
     def loss_fn(params):

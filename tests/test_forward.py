@@ -135,10 +135,13 @@ def test_recorded_moments_give_the_loss_pass_logits_per_sample():
     assert len(recorded) == 1
 
 
-def test_penalties_reusing_the_loss_moments_equal_recomputing_them():
+@pytest.mark.parametrize('d_norm', ['batch', 'none'])
+def test_penalties_reusing_the_loss_moments_equal_recomputing_them(d_norm):
     # Roth's Ω, R1 and CR through a PerSampleDiscriminator that reuses the loss pass's
-    # moments and logits: the same value and parameter gradient as through `any`.
+    # moments (with BatchNorm) and logits: the same value and parameter gradient as
+    # through `any`.
     config = tiny_dcgan_config()
+    config.model.d_norm = d_norm
     spec, state = _state(config)
     d_state = state.discriminator
     stats = d_state.batch_stats
@@ -151,7 +154,8 @@ def test_penalties_reusing_the_loss_moments_equal_recomputing_them():
         fake_logits, new_stats = d_apply(fake, new_stats)
         seen = ((recorded[0], real_logits), (recorded[1], fake_logits)) if reuse else None
         d_fn = per_sample_discriminator(d_apply, new_stats, seen)
-        assert (d_fn.on_real is not None) == reuse
+        assert (d_fn.on_real is not None) == (reuse and d_norm == 'batch')
+        assert (d_fn.real_logits is not None) == reuse
         return PENALTIES[name](d_fn, real, fake, jax.random.PRNGKey(0))[0]
 
     for name in ('roth', 'r1', 'cr'):

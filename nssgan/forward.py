@@ -88,19 +88,12 @@ def discriminator_apply(
     batch_statistics = d_state.module.uses_batch_statistics
 
     def apply(x, batch_stats, *, independent=False, update_stats=True, moments=None):
-        if not batch_statistics:
-            logits, new_stats, _ = _train_pass(
-                d_state, params, x, batch_stats, update_stats=update_stats
-            )
-            if record is not None and not independent:
-                record(None)  # A plain pass, with no moments to keep.
-            return logits, new_stats
-        if moments is not None:
+        if batch_statistics and moments is not None:
             logits, _, _ = _train_pass(
                 d_state, params, x, batch_stats, update_stats=False, moments=moments
             )
             return logits, batch_stats
-        if independent:
+        if batch_statistics and independent:
             _, new_stats, moments = _train_pass(
                 d_state,
                 params,
@@ -114,10 +107,17 @@ def discriminator_apply(
                 d_state, params, x, batch_stats, update_stats=False, moments=moments
             )
             return logits, new_stats
+        # D itself (without BatchNorm, D per sample is D too).
+        recording = record is not None and not independent
         logits, new_stats, moments = _train_pass(
-            d_state, params, x, batch_stats, update_stats=update_stats, record=record is not None
+            d_state,
+            params,
+            x,
+            batch_stats,
+            update_stats=update_stats,
+            record=recording and batch_statistics,
         )
-        if record is not None:
+        if recording:
             record(moments)
         return logits, new_stats
 

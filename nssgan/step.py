@@ -98,7 +98,7 @@ def discriminator_update(
     # The penalties on the first view's batches reuse the loss pass's BatchNorm moments
     # and logits, unless spectral norm moved its vectors between the passes (the
     # function differs). A scheme that wraps D records nothing: its logits are not D's.
-    reuse_moments = not getattr(d_state.module, 'spectral_norm', False)
+    reuse_loss_pass = not getattr(d_state.module, 'spectral_norm', False)
 
     def loss_fn(params):
         recorded = []
@@ -111,7 +111,7 @@ def discriminator_update(
             view_loss = loss.discriminator(real_logits, fake_logits)
             adversarial += view.weight * view_loss
             if i == 0:
-                if reuse_moments and len(recorded) == 2:
+                if reuse_loss_pass and len(recorded) == 2:
                     seen = ((recorded[0], real_logits), (recorded[1], fake_logits))
                 logged = {
                     'd_real_logit': _mean_logits(real_logits),

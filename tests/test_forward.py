@@ -27,6 +27,20 @@ def _images(n, shape, seed=0):
     return jnp.asarray(np.random.default_rng(seed).uniform(-1, 1, (n, *shape)), jnp.float32)
 
 
+def _sample_jacobian(d_fn, x):
+    """|∂ logit_i / ∂ x_j| summed over x_j's entries: (N, N)."""
+    n = x.shape[0]
+    return np.abs(np.asarray(jax.jacrev(d_fn)(x))).reshape(n, n, -1).sum(-1)
+
+
+def _assert_per_sample(d_fn, x):
+    """Logit i depends on sample i, and on no other."""
+    jacobian = _sample_jacobian(d_fn, x)
+    diagonal = np.eye(x.shape[0], dtype=bool)
+    assert np.all(jacobian[~diagonal] == 0)
+    assert np.all(jacobian[diagonal] > 0)
+
+
 def test_independent_apply_gives_per_sample_gradients_under_batchnorm():
     config = tiny_dcgan_config()
     spec, state = _state(config)
@@ -43,14 +57,9 @@ def test_independent_apply_gives_per_sample_gradients_under_batchnorm():
     )
 
     # ...but logit i depends on sample i alone: the Jacobian is block diagonal.
-    def jacobian(**kwargs):
-        jac = jax.jacrev(lambda x: d_apply(x, stats, **kwargs)[0])(x)
-        return np.abs(np.asarray(jac)).reshape(4, 4, -1).sum(-1)
-
-    off_diagonal = ~np.eye(4, dtype=bool)
-    assert np.all(jacobian(independent=True)[off_diagonal] == 0)
-    assert np.all(jacobian(independent=True)[~off_diagonal] > 0)
-    assert np.all(jacobian()[off_diagonal] > 0)  # plain BatchNorm couples samples
+    _assert_per_sample(lambda x: d_apply(x, stats, independent=True)[0], x)
+    plain_jacobian = _sample_jacobian(lambda x: d_apply(x, stats)[0], x)
+    assert np.all(plain_jacobian[~np.eye(4, dtype=bool)] > 0)  # BatchNorm couples samples
 
 
 def test_update_stats_false_leaves_spectral_norm_state():
@@ -126,10 +135,7 @@ def test_recorded_moments_give_the_loss_pass_logits_per_sample():
     given, kept = d_apply(x, stats, moments=moments)
     assert kept is stats
     np.testing.assert_allclose(given, plain, rtol=1e-6, atol=1e-6)
-    jac = jax.jacrev(lambda x: d_apply(x, stats, moments=moments)[0])(x)
-    jac = np.abs(np.asarray(jac)).reshape(4, 4, -1).sum(-1)
-    off_diagonal = ~np.eye(4, dtype=bool)
-    assert np.all(jac[off_diagonal] == 0) and np.all(jac[~off_diagonal] > 0)
+    _assert_per_sample(lambda x: d_apply(x, stats, moments=moments)[0], x)
     # Independent passes record nothing.
     d_apply(x, stats, independent=True)
     assert len(recorded) == 1

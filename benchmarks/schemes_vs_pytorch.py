@@ -27,9 +27,9 @@ In every G update D's parameters are frozen (``requires_grad = False``), as
 GAN_stability's ``toggle_grad``, EDGAN's ``module_no_grad`` and the WGAN-GP ports do.
 The PyTorch models are DCGAN's (ConvTranspose2d / Conv2d(4, 2, 1), bias-free, BatchNorm
 in G), built for ``--size`` px as ``nssgan.models.dcgan`` builds them; at 64 px with
-``--d_norm batch`` they are ``benchmarks/train_step.py``'s PyTorch models (which that
-script builds inline, so they cannot be imported). The parameter counts of both sides
-are printed and must agree.
+``--d_norm batch`` they are the PyTorch DCGAN example's, which
+``benchmarks/train_step.py`` times from here. The parameter counts of both sides are
+printed and must agree.
 
 ``--d_norm`` is D's hidden normalization on both sides. The default, ``layer`` (over
 C, H, W with a per-channel scale and offset, eps 1e-5, as the official WGAN-GP critic;

@@ -4,7 +4,8 @@ One step = one discriminator update (G(z) without gradient, D on the real and th
 batch, Adam) and one generator update (G(z') on fresh latents, D, backward through D
 and G, Adam): exactly what ``nssgan.step_lib.train_step`` does with ``n_dis = 1``. Both
 sides use the PyTorch DCGAN example's 64 px architecture (width 64, BatchNorm, 3
-channels) and batch 64 of random images.
+channels; in PyTorch ``schemes_vs_pytorch.torch_models``, with that example's weight
+initialisation) and batch 64 of random images.
 
     python benchmarks/train_step.py [--steps 10] [--naive] [--parts] [--markdown BENCHMARKS.md]
 
@@ -24,6 +25,7 @@ import time
 import jax
 import ml_collections
 from report import machine, section_name, write_section
+from schemes_vs_pytorch import torch_device, torch_models
 
 from nssgan import data, schemes
 from nssgan import step as step_lib
@@ -121,39 +123,9 @@ def time_pytorch(steps: int) -> float | None:
         from torch import nn
     except ImportError:
         return None
-    device = 'cuda' if jax.default_backend() == 'gpu' and torch.cuda.is_available() else 'cpu'
+    device = torch_device()
     torch.manual_seed(0)
-    ngf = ndf = WIDTH
-    generator = nn.Sequential(
-        nn.ConvTranspose2d(LATENT, ngf * 8, 4, 1, 0, bias=False),
-        nn.BatchNorm2d(ngf * 8),
-        nn.ReLU(True),
-        nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(ngf * 4),
-        nn.ReLU(True),
-        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(ngf * 2),
-        nn.ReLU(True),
-        nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(ngf),
-        nn.ReLU(True),
-        nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False),
-        nn.Tanh(),
-    )
-    discriminator = nn.Sequential(
-        nn.Conv2d(3, ndf, 4, 2, 1, bias=False),
-        nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(ndf * 2),
-        nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(ndf * 4),
-        nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(ndf * 8),
-        nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),
-    )
+    generator, discriminator = torch_models(SIZE, 'batch', width=WIDTH, latent=LATENT)
     generator, discriminator = generator.to(device), discriminator.to(device)
     opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -201,8 +173,7 @@ def main():
     if torch_seconds is not None:
         import torch
 
-        on_gpu = jax.default_backend() == 'gpu' and torch.cuda.is_available()
-        where = 'GPU' if on_gpu else 'CPU'
+        where = 'GPU' if torch_device() == 'cuda' else 'CPU'
         rows.append(
             (f'PyTorch {torch.__version__} on the {where} (same architecture)', torch_seconds)
         )

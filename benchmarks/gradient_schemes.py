@@ -66,14 +66,19 @@ def measure(config, steps: int) -> tuple[float, float]:
     compiled = step.lower(state, {'image': reals}).compile()
     cost = compiled.cost_analysis()
     flops = float((cost[0] if isinstance(cost, list) else cost).get('flops', 0.0))
-    for _ in range(2):
-        state, metrics = compiled(state, {'image': reals})
+    return seconds_per_compiled_step(compiled, state, {'image': reals}, steps), flops
+
+
+def seconds_per_compiled_step(compiled, state, batch, steps: int, warmup: int = 2) -> float:
+    """Seconds per step of the compiled train step, after ``warmup`` steps."""
+    for _ in range(warmup):
+        state, metrics = compiled(state, batch)
     jax.block_until_ready(metrics)
     start = time.perf_counter()
     for _ in range(steps):
-        state, metrics = compiled(state, {'image': reals})
+        state, metrics = compiled(state, batch)
     jax.block_until_ready(metrics)
-    return (time.perf_counter() - start) / steps, flops
+    return (time.perf_counter() - start) / steps
 
 
 def seconds_per_step(config, steps: int) -> float:

@@ -32,7 +32,7 @@ import time
 import jax
 import jax.numpy as jnp
 import ml_collections
-from gradient_schemes import VARIANTS, _config
+from gradient_schemes import VARIANTS, _config, seconds_per_compiled_step
 from report import machine, section_name, write_section
 
 from nssgan import data
@@ -124,7 +124,9 @@ def measure(
     reals = jax.random.uniform(jax.random.PRNGKey(1), reals_shape, minval=-1, maxval=1)
     before = allocator_peak()
     try:
-        cell['seconds'] = _seconds_per_step(compiled, state, {'image': reals}, steps)
+        cell['seconds'] = seconds_per_compiled_step(
+            compiled, state, {'image': reals}, steps, warmup=1
+        )
     except jax.errors.JaxRuntimeError as e:  # Out of device memory, most likely.
         cell['error'] = str(e).splitlines()[0][:60]
         return cell
@@ -146,16 +148,6 @@ def _should_time(cell: dict, reference: dict | None, steps: int, budget: float) 
 
 def _row(cell: dict) -> tuple[str, int]:
     return cell['scheme'], cell['size']
-
-
-def _seconds_per_step(compiled, state, batch, steps: int) -> float:
-    state, metrics = compiled(state, batch)  # Warm-up.
-    jax.block_until_ready(metrics)
-    start = time.perf_counter()
-    for _ in range(steps):
-        state, metrics = compiled(state, batch)
-    jax.block_until_ready(metrics)
-    return (time.perf_counter() - start) / steps
 
 
 def predict(cell: dict, reference: dict | None) -> float | None:
